@@ -1,0 +1,3 @@
+"""glmv: local visual reasoning with GLM-4.1V-Thinking through llama.cpp."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from glmv_cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per command: parse, call the engine, render. No logic of their own."""

@@ -1,0 +1,81 @@
+"""Typed events an engine yields while it answers; renderers consume them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A slow step has started or advanced (loading, encoding an image, prefill)."""
+
+    stage: Literal["load", "encode", "prefill", "generate"]
+    label: str
+    done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class Thinking:
+    text: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+
+
+@dataclass(frozen=True)
+class Box:
+    """A `<|begin_of_box|>…<|end_of_box|>` span of the answer.
+
+    `coords` holds each [x1, y1, x2, y2] found in it, in the model's 0-1000 space; empty
+    when the box wraps a plain answer such as a number.
+    """
+
+    text: str
+    coords: tuple[tuple[float, float, float, float], ...] = ()
+
+
+@dataclass
+class Usage:
+    """True token counts (llama-cpp-python's own `prompt_tokens` counts positions)."""
+
+    prompt_text_tokens: int = 0
+    image_tokens: int = 0
+    generated_tokens: int = 0
+    thinking_tokens: int = 0
+    forced_tokens: int = 0  # tokens glmv inserted: `</think><answer>` for --think-budget
+    n_ctx: int = 0
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.prompt_text_tokens + self.image_tokens
+
+
+@dataclass
+class Timings:
+    """Seconds spent per phase."""
+
+    load_s: float = 0.0
+    encode_s: float = 0.0
+    prefill_s: float = 0.0
+    generate_s: float = 0.0
+    per_image_encode_s: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Done:
+    """The last event: why generation stopped, and what it cost."""
+
+    finish_reason: Literal["stop", "length", "interrupted"]
+    usage: Usage
+    timings: Timings
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason != "stop"
+
+
+Event = Progress | Thinking | Answer | Box | Done

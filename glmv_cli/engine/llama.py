@@ -1,0 +1,440 @@
+"""The local engine: GLM-4.1V through llama.cpp's C API and its mtmd multimodal library.
+
+We drive llama.cpp directly rather than through `Llama.create_chat_completion`, because
+the tool needs what that path hides: raw RGB bitmaps instead of re-encoded PNGs, true
+token counts, the meaning-bearing control tokens in the output, a context sized to the
+prompt, per-phase timings, and a clean boundary after the media where the state can be
+saved and restored (the prefix cache).
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp
+import llama_cpp.mtmd_cpp as mtmd
+
+from glmv_cli.engine import native_log
+from glmv_cli.engine.events import Done, Event, Progress, Timings, Usage
+from glmv_cli.engine.parse import StreamParser
+from glmv_cli.engine.prompt import (
+    ASSISTANT,
+    END_OF_TURN,
+    FORCE_ANSWER,
+    MEANINGFUL_TAGS,
+    NO_THINK,
+    THINK_OPEN,
+    prompt_prefix,
+)
+from glmv_cli.engine.request import Request, Sampling
+from glmv_cli.errors import ContextOverflowError, Interrupted, ModelError
+from glmv_cli.inputs.image import DEFAULT_MAX_IMAGE_TOKENS
+
+N_BATCH = 512
+PENALTY_LAST_N = 64  # llama.cpp's default window for the repetition penalty
+_NO_CALLBACK = mtmd.mtmd_helper_post_decode_callback()  # a NULL function pointer
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How to run llama.cpp; every field has a sensible default for this machine."""
+
+    model_path: Path
+    mmproj_path: Path
+    threads: int | None = None  # None: the number of physical cores
+    gpu_layers: int | None = None  # None: all layers when llama.cpp has a GPU backend
+    context_limit: int | None = None  # cap on n_ctx below the model's trained window
+    max_image_tokens: int = DEFAULT_MAX_IMAGE_TOKENS
+    flash_attn: bool = True  # 7x faster, 20x leaner on large images (even on a CPU)
+    verbose: bool = False
+
+
+def physical_cores() -> int:
+    """Physical cores: llama.cpp's threads spin, so hyper-threads only add contention."""
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+def gpu_offload_available() -> bool:
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def check_gguf(path: Path, what: str) -> None:
+    """Fail early, with a clear message, on a missing or non-GGUF file."""
+    if not path.is_file():
+        raise ModelError(f"{what} not found: {path}")
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic != b"GGUF":
+        raise ModelError(f"{what} is not a GGUF file: {path}")
+
+
+class LlamaEngine:
+    """A GGUF text model plus its mmproj, loaded once and asked many times."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self._model: llama_cpp.llama_model_p | None = None
+        self._vocab: llama_cpp.llama_vocab_p | None = None
+        self._mtmd: mtmd.mtmd_context_p | None = None
+        self._ctx: llama_cpp.llama_context_p | None = None
+        self._n_ctx = 0
+        self._batch: llama_cpp.llama_batch | None = None
+        self._piece_buf = ctypes.create_string_buffer(256)
+        self.load_s = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the text model and the vision projector (a no-op once loaded)."""
+        if self._model is not None:
+            return
+        s = self.settings
+        check_gguf(s.model_path, "model file")
+        check_gguf(s.mmproj_path, "mmproj file")
+        native_log.install(s.verbose)
+        t0 = time.perf_counter()
+        llama_cpp.llama_backend_init()
+        use_gpu = gpu_offload_available()
+        mparams = llama_cpp.llama_model_default_params()
+        mparams.n_gpu_layers = s.gpu_layers if s.gpu_layers is not None else (-1 if use_gpu else 0)
+        native_log.clear()
+        model = llama_cpp.llama_model_load_from_file(str(s.model_path).encode(), mparams)
+        if not model:
+            raise ModelError(
+                f"cannot load model {s.model_path}: "
+                + native_log.last_error("llama.cpp rejected the file")
+            )
+        self._model = model
+        self._vocab = llama_cpp.llama_model_get_vocab(model)
+        if self._arch() != "glm4":
+            arch = self._arch()
+            self.close()
+            raise ModelError(
+                f"{s.model_path} is a '{arch}' model; glmv runs GLM-4.1V / GLM-4.6V (arch 'glm4')"
+            )
+        cparams = mtmd.mtmd_context_params_default()
+        cparams.use_gpu = use_gpu and mparams.n_gpu_layers != 0
+        cparams.print_timings = False
+        cparams.n_threads = self.threads
+        cparams.flash_attn_type = self._flash_attn_type()
+        # Our images arrive pre-sized within this budget, so mtmd never resizes them; the
+        # cap also bounds the compute buffer mtmd reserves at start-up.
+        cparams.image_max_tokens = s.max_image_tokens
+        native_log.clear()
+        self._mtmd = mtmd.mtmd_init_from_file(str(s.mmproj_path).encode(), model, cparams)
+        if not self._mtmd:
+            reason = native_log.last_error("it does not fit this model")
+            self.close()
+            raise ModelError(f"mmproj {s.mmproj_path} does not match the model: {reason}")
+        if not mtmd.mtmd_support_vision(self._mtmd):
+            self.close()
+            raise ModelError(f"mmproj {s.mmproj_path} has no vision encoder")
+        self._tag_ids = {t: self._single_token(t) for t in MEANINGFUL_TAGS}
+        self._stop_ids = {self._single_token(t) for t in END_OF_TURN}
+        self.load_s = time.perf_counter() - t0
+
+    def close(self) -> None:
+        if self._batch is not None:
+            llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
+        if self._ctx:
+            llama_cpp.llama_free(self._ctx)
+            self._ctx = None
+        if self._mtmd:
+            mtmd.mtmd_free(self._mtmd)
+            self._mtmd = None
+        if self._model:
+            llama_cpp.llama_model_free(self._model)
+            self._model = None
+
+    @property
+    def threads(self) -> int:
+        return self.settings.threads or physical_cores()
+
+    @property
+    def n_ctx_train(self) -> int:
+        self.load()
+        return int(llama_cpp.llama_model_n_ctx_train(self._model))
+
+    # -- the request -------------------------------------------------------------------
+
+    def generate(self, request: Request) -> Iterator[Event]:
+        """Answer `request`; yields progress, thinking, answer and box events, then Done."""
+        usage, timings = Usage(), Timings()
+        try:
+            if self._model is None:
+                yield Progress("load", "Loading model")
+                self.load()
+                timings.load_s = self.load_s
+            yield from self._answer(request, usage, timings)
+        except Interrupted:
+            yield Done("interrupted", usage, timings)
+
+    def _answer(self, request: Request, usage: Usage, timings: Timings) -> Iterator[Event]:
+        marker = mtmd.mtmd_default_marker().decode()
+        chunks = self._tokenize_media(prompt_prefix(request.system, len(request.images), marker),
+                                      request)
+        try:
+            suffix = self.tokenize(request.question, special=False)
+            suffix += self.tokenize(ASSISTANT, special=True)
+            # Open the thinking as the model itself always does (so budgets count from the
+            # first token), or skip it.
+            forced_text = THINK_OPEN if request.think else NO_THINK
+            forced = self.tokenize(forced_text, special=True)
+            usage.forced_tokens = len(forced)
+
+            text_tokens, image_tokens = _count_tokens(chunks)
+            usage.prompt_text_tokens = text_tokens + len(suffix)
+            usage.image_tokens = image_tokens
+            prompt_total = usage.prompt_tokens + len(forced)
+            self._ensure_context(prompt_total, request.max_tokens)
+            usage.n_ctx = self._n_ctx
+
+            # Prefix: system prompt and media. The state after it does not depend on the
+            # question, which is where a prefix cache will save and restore.
+            n_past = yield from self._eval_chunks(chunks, len(request.images), timings)
+        finally:
+            mtmd.mtmd_input_chunks_free(chunks)
+
+        t0 = time.perf_counter()
+        yield Progress("prefill", "Reading the question")
+        n_past = self._decode_tokens(suffix + forced, n_past, logits_last=True)
+        timings.prefill_s += time.perf_counter() - t0
+        n_used = prompt_total
+
+        parser = StreamParser()
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        yield from parser.feed(forced_text)
+
+        sampler = self._make_sampler(request.sampling)
+        finish = "length"
+        t0 = time.perf_counter()
+        yield Progress("generate", "Generating")
+        try:
+            while True:
+                tok = llama_cpp.llama_sampler_sample(sampler, self._ctx, -1)
+                if tok in self._stop_ids or llama_cpp.llama_vocab_is_eog(self._vocab, tok):
+                    finish = "stop"
+                    break
+                usage.generated_tokens += 1
+                if parser.in_thinking:
+                    usage.thinking_tokens += 1
+                yield from parser.feed(decoder.decode(self._piece(tok)))
+                if usage.generated_tokens >= request.max_tokens:
+                    break
+                feed = [tok]
+                if (
+                    request.think_budget is not None
+                    and parser.in_thinking
+                    and usage.thinking_tokens >= request.think_budget
+                ):
+                    feed += self.tokenize(FORCE_ANSWER, special=True)
+                    usage.forced_tokens += len(feed) - 1
+                    yield from parser.feed(FORCE_ANSWER)
+                if n_used + len(feed) > self._n_ctx:
+                    break  # the context window is full
+                n_past = self._decode_tokens(feed, n_past, logits_last=True)
+                n_used += len(feed)
+        except Interrupted:
+            finish = "interrupted"
+        finally:
+            llama_cpp.llama_sampler_free(sampler)
+            timings.generate_s = time.perf_counter() - t0
+        yield from parser.feed(decoder.decode(b"", final=True))
+        yield from parser.finish()
+        yield Done(finish, usage, timings)
+
+    # -- prompt evaluation -------------------------------------------------------------
+
+    def _tokenize_media(self, text: str, request: Request) -> mtmd.mtmd_input_chunks_p:
+        bitmaps = []
+        for img in request.images:
+            data = (ctypes.c_uint8 * len(img.rgb)).from_buffer_copy(img.rgb)
+            bitmaps.append(mtmd.mtmd_bitmap_init(img.width, img.height, data))
+        chunks = mtmd.mtmd_input_chunks_init()
+        try:
+            raw = text.encode()
+            inp = mtmd.mtmd_input_text()
+            inp.text, inp.text_len = raw, len(raw)
+            inp.add_special, inp.parse_special = False, True  # the prefix carries [gMASK]<sop>
+            arr = (mtmd.mtmd_bitmap_p_ctypes * max(1, len(bitmaps)))(*bitmaps)
+            rc = mtmd.mtmd_tokenize(self._mtmd, chunks, ctypes.byref(inp), arr, len(bitmaps))
+            if rc != 0:
+                mtmd.mtmd_input_chunks_free(chunks)
+                raise ModelError(f"mtmd could not tokenize the prompt (code {rc})")
+        finally:
+            for b in bitmaps:
+                mtmd.mtmd_bitmap_free(b)
+        return chunks
+
+    def _eval_chunks(self, chunks: mtmd.mtmd_input_chunks_p, n_images: int,
+                     timings: Timings) -> Iterator[Event]:
+        """Evaluate the prefix chunks; returns the next position (M-RoPE positions, not tokens)."""
+        n_past = 0
+        image_i = 0
+        for i in range(mtmd.mtmd_input_chunks_size(chunks)):
+            chunk = mtmd.mtmd_input_chunks_get(chunks, i)
+            if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                t0 = time.perf_counter()
+                n_past = self._decode_tokens(_chunk_tokens(chunk), n_past, logits_last=False)
+                timings.prefill_s += time.perf_counter() - t0
+                continue
+            image_i += 1
+            n_tok = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
+            yield Progress("encode", f"Encoding image {image_i}/{n_images} ({n_tok} tokens)",
+                           image_i - 1, n_images)
+            t0 = time.perf_counter()
+            if mtmd.mtmd_encode_chunk(self._mtmd, chunk) != 0:
+                raise ModelError(f"image encoder failed: {native_log.last_error('unknown error')}")
+            encode_s = time.perf_counter() - t0
+            timings.encode_s += encode_s
+            timings.per_image_encode_s.append(encode_s)
+            embd = mtmd.mtmd_get_output_embd(self._mtmd)
+            t0 = time.perf_counter()
+            new_n_past = llama_cpp.llama_pos(0)
+            rc = mtmd.mtmd_helper_decode_image_chunk(
+                self._mtmd, self._ctx, chunk, embd, n_past, 0, N_BATCH,
+                ctypes.byref(new_n_past), _NO_CALLBACK, None,
+            )
+            if rc != 0:
+                raise ModelError(f"llama.cpp failed to decode image embeddings (code {rc})")
+            n_past = new_n_past.value
+            timings.prefill_s += time.perf_counter() - t0
+        return n_past
+
+    def _decode_tokens(self, tokens: list[int], n_past: int, logits_last: bool) -> int:
+        """Decode text tokens at positions n_past…; returns the next position."""
+        batch = self._batch
+        assert batch is not None
+        for start in range(0, len(tokens), N_BATCH):
+            part = tokens[start : start + N_BATCH]
+            batch.n_tokens = len(part)
+            for j, tok in enumerate(part):
+                batch.token[j] = tok
+                batch.pos[j] = n_past + j
+                batch.n_seq_id[j] = 1
+                batch.seq_id[j][0] = 0
+                batch.logits[j] = False
+            if logits_last and start + len(part) == len(tokens):
+                batch.logits[len(part) - 1] = True
+            rc = llama_cpp.llama_decode(self._ctx, batch)
+            if rc != 0:
+                raise ContextOverflowError(f"llama.cpp could not decode the prompt (code {rc})")
+            n_past += len(part)
+        return n_past
+
+    def _ensure_context(self, prompt_tokens: int, max_tokens: int) -> None:
+        """A context that holds the prompt and `max_tokens`, capped at the model's window."""
+        limit = self.n_ctx_train
+        if self.settings.context_limit:
+            limit = min(limit, self.settings.context_limit)
+        if prompt_tokens + 1 > limit:
+            raise ContextOverflowError(
+                f"the prompt needs {prompt_tokens} tokens but the context holds {limit}",
+                hint="lower --max-image-tokens, use fewer images, or raise --context",
+            )
+        want = min(limit, prompt_tokens + max_tokens)
+        if self._ctx and self._n_ctx >= want:
+            llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), True)
+            return
+        if self._ctx:
+            llama_cpp.llama_free(self._ctx)
+            self._ctx = None
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = want
+        params.n_batch = N_BATCH
+        params.n_ubatch = N_BATCH
+        params.n_threads = params.n_threads_batch = self.threads
+        params.flash_attn_type = self._flash_attn_type()
+        ctx = llama_cpp.llama_init_from_model(self._model, params)
+        if not ctx:
+            raise ModelError(
+                f"cannot create a {want}-token context: "
+                + native_log.last_error("out of memory?"),
+                hint="lower --max-tokens or --context",
+            )
+        self._ctx, self._n_ctx = ctx, llama_cpp.llama_n_ctx(ctx)
+        if self._batch is None:
+            self._batch = llama_cpp.llama_batch_init(N_BATCH, 0, 1)
+
+    # -- tokens ------------------------------------------------------------------------
+
+    def tokenize(self, text: str, special: bool) -> list[int]:
+        raw = text.encode()
+        n_max = len(raw) + 8
+        buf = (llama_cpp.llama_token * n_max)()
+        n = llama_cpp.llama_tokenize(self._vocab, raw, len(raw), buf, n_max, False, special)
+        if n < 0:  # buffer too small: -n is the size needed
+            buf = (llama_cpp.llama_token * -n)()
+            n = llama_cpp.llama_tokenize(self._vocab, raw, len(raw), buf, -n, False, special)
+        return list(buf[:n])
+
+    def _single_token(self, text: str) -> int:
+        ids = self.tokenize(text, special=True)
+        if len(ids) != 1:
+            raise ModelError(f"this model's vocabulary has no '{text}' token: not a GLM-4.1V model")
+        return ids[0]
+
+    def _piece(self, tok: int) -> bytes:
+        """Bytes of one token; control tokens vanish except the tags the parser needs."""
+        special = tok in self._tag_ids.values()
+        buf = self._piece_buf
+        n = llama_cpp.llama_token_to_piece(self._vocab, tok, buf, len(buf), 0, special)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self._vocab, tok, buf, len(buf), 0, special)
+        return buf.raw[:n]
+
+    def _make_sampler(self, s: Sampling) -> llama_cpp.llama_sampler_p:
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        add = llama_cpp.llama_sampler_chain_add
+        if s.repeat_penalty != 1.0:
+            n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
+            add(chain, llama_cpp.llama_sampler_init_penalties(
+                n_vocab, PENALTY_LAST_N, s.repeat_penalty, 0.0, 0.0))
+        if s.temperature <= 0:
+            add(chain, llama_cpp.llama_sampler_init_greedy())
+        else:
+            if s.top_k > 0:
+                add(chain, llama_cpp.llama_sampler_init_top_k(s.top_k))
+            add(chain, llama_cpp.llama_sampler_init_top_p(s.top_p, 1))
+            add(chain, llama_cpp.llama_sampler_init_temp(s.temperature))
+            seed = llama_cpp.LLAMA_DEFAULT_SEED if s.seed is None else s.seed
+            add(chain, llama_cpp.llama_sampler_init_dist(seed))
+        return chain
+
+    def _flash_attn_type(self) -> int:
+        return (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if self.settings.flash_attn
+                else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
+
+    def _arch(self) -> str:
+        buf = ctypes.create_string_buffer(64)
+        n = llama_cpp.llama_model_meta_val_str(self._model, b"general.architecture", buf, 64)
+        return buf.value.decode() if n >= 0 else "unknown"
+
+
+def _chunk_tokens(chunk: mtmd.mtmd_input_chunk_p) -> list[int]:
+    n = ctypes.c_size_t()
+    ptr = mtmd.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
+    return [ptr[i] for i in range(n.value)]
+
+
+def _count_tokens(chunks: mtmd.mtmd_input_chunks_p) -> tuple[int, int]:
+    """(text tokens, image tokens) in the prefix, as mtmd tokenized it."""
+    text = image = 0
+    for i in range(mtmd.mtmd_input_chunks_size(chunks)):
+        chunk = mtmd.mtmd_input_chunks_get(chunks, i)
+        n = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
+        if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
+            text += n
+        else:
+            image += n
+    return text, image

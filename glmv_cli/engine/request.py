@@ -1,0 +1,38 @@
+"""What an engine is asked: media, a question, and how to generate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from glmv_cli.inputs.image import PreparedImage
+
+DEFAULT_MAX_TOKENS = 8192  # the reference scripts' max_new_tokens
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Decoding settings. temperature 0 is greedy, which is what the reference's
+    top_p=1e-5 amounts to; top_k and top_p only matter once temperature > 0."""
+
+    temperature: float = 0.0
+    top_k: int = 2
+    top_p: float = 0.6
+    repeat_penalty: float = 1.1
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """One question about some images.
+
+    The prompt is built media-first: everything before `question` depends only on
+    `system` and `images`, so the model state after it can be reused for other questions.
+    """
+
+    question: str
+    images: tuple[PreparedImage, ...] = ()
+    system: str | None = None
+    sampling: Sampling = field(default_factory=Sampling)
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    think_budget: int | None = None  # thinking tokens before `</think><answer>` is forced
+    think: bool = True  # False: open the answer at once (`--no-think`)

@@ -1,0 +1,67 @@
+"""Error types and exit codes, in one table: every failure a user can cause maps here."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; documented in the README and in `glmv --help`."""
+
+    OK = 0
+    FAILURE = 1  # a bug in glmv: please report it
+    USAGE = 2  # bad flags or arguments (Typer's own code)
+    INPUT = 3  # a file or stdin that cannot be read as an image
+    MODEL = 4  # model file missing, not a GGUF, or mmproj that does not match
+    CONTEXT = 5  # the prompt does not fit the model's context window
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+
+
+EXIT_CODE_HELP = (
+    "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 input error (unreadable file), "
+    "4 model error (missing or mismatched model files), 5 context overflow, 130 interrupted."
+)
+
+
+class GlmvError(Exception):
+    """An error with a one-line message for the user and an exit code."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(GlmvError):
+    exit_code = ExitCode.USAGE
+
+
+class InputError(GlmvError):
+    exit_code = ExitCode.INPUT
+
+
+class ModelError(GlmvError):
+    exit_code = ExitCode.MODEL
+
+
+class ContextOverflowError(GlmvError):
+    exit_code = ExitCode.CONTEXT
+
+
+class Interrupted(GlmvError):
+    """Raised from the SIGINT handler instead of KeyboardInterrupt, so that Typer's
+    Click layer (which turns KeyboardInterrupt into 'Aborted!' and exit 1) lets it through."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
+
+
+class OutputClosed(Exception):
+    """The reader of stdout went away (`| head -1`). Not an error: glmv stops quietly.
+
+    Raised in place of BrokenPipeError, which Typer's Click layer would turn into exit 1.
+    """

@@ -1,0 +1,1 @@
+"""Preprocessors: files and stdin become model inputs that remember where they came from."""

@@ -1,0 +1,135 @@
+"""Image preprocessing: any Pillow format to an RGB bitmap sized the way GLM-4.1V was trained.
+
+The reference processor stretches each side to a multiple of 28 (one image token per
+28x28 pixels) with bicubic resampling; llama.cpp would instead keep the aspect ratio and
+pad. We resize here, so llama.cpp receives an image it does not need to touch.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from glmv_cli.errors import InputError
+from glmv_cli.inputs.source import Source
+
+PATCH = 28  # pixels per image token side: patch 14, spatial merge 2
+MIN_SIDE = 112  # the reference's minimum of 112x112 pixels
+MIN_TOKENS = (MIN_SIDE // PATCH) ** 2
+DEFAULT_MAX_IMAGE_TOKENS = 1024  # CPU-friendly default; see README "Image size and speed"
+MAX_IMAGE_TOKENS_LIMIT = 16384  # llama.cpp's GLM4V path handles more, but memory explodes
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An RGB image ready for the model, with where it came from.
+
+    `original_size` is the size after EXIF orientation, i.e. as a viewer shows it; boxes
+    the model returns (0-1000 of the model's view) map back onto it.
+    """
+
+    source: str
+    rgb: bytes
+    width: int
+    height: int
+    original_size: tuple[int, int]
+    format: str | None
+
+    @property
+    def tokens(self) -> int:
+        return (self.width // PATCH) * (self.height // PATCH)
+
+
+def target_size(width: int, height: int, max_tokens: int) -> tuple[int, int]:
+    """The reference's smart_resize: sides rounded to multiples of 28, area within the budget.
+
+    Keeps the aspect ratio as closely as 28-pixel steps allow, never below 112x112 pixels
+    nor above `max_tokens` image tokens.
+    """
+    max_pixels = max_tokens * PATCH * PATCH
+    min_pixels = MIN_SIDE * MIN_SIDE
+    if width < PATCH or height < PATCH:  # tiny or very thin: scale up the short side first
+        scale = PATCH / min(width, height)
+        width, height = int(width * scale), int(height * scale)  # as the reference truncates
+    w = max(PATCH, round(width / PATCH) * PATCH)
+    h = max(PATCH, round(height / PATCH) * PATCH)
+    if w * h > max_pixels:
+        beta = math.sqrt(width * height / max_pixels)
+        w = max(PATCH, math.floor(width / beta / PATCH) * PATCH)
+        h = max(PATCH, math.floor(height / beta / PATCH) * PATCH)
+    elif w * h < min_pixels:
+        beta = math.sqrt(min_pixels / (width * height))
+        w = math.ceil(width * beta / PATCH) * PATCH
+        h = math.ceil(height * beta / PATCH) * PATCH
+    if w * h > max_pixels:
+        # A side held at 28 (very thin images) or lifted to the 112x112 minimum can overshoot
+        # a small budget; the budget wins: shorten the longer side.
+        if w >= h:
+            w = max(PATCH, max_pixels // (h * PATCH) * PATCH)
+        else:
+            h = max(PATCH, max_pixels // (w * PATCH) * PATCH)
+    return w, h
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to RGB, compositing transparency onto white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # Pillow's own convert('L') clips these at 255; scale the real range instead.
+        import numpy as np
+
+        a = np.asarray(img, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        if img.mode.startswith("I;16"):
+            lo, hi = 0.0, 65535.0
+        scaled = np.zeros_like(a) if hi <= lo else (a - lo) * (255.0 / (hi - lo))
+        img = Image.fromarray(scaled.round().clip(0, 255).astype(np.uint8), "L")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def prepare_image(src: Source, max_tokens: int = DEFAULT_MAX_IMAGE_TOKENS) -> PreparedImage:
+    """Decode `src`, apply EXIF orientation, convert to RGB and resize for the model."""
+    try:
+        with warnings.catch_warnings():
+            # Decoder warnings (e.g. TIFF 'Truncated File Read') would land on stderr;
+            # Pillow's bomb warning (89 to 179 megapixels) is refused like a bomb.
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(src.data))
+            fmt = img.format
+            # Orientation swaps width and height for 90-degree rotations.
+            orientation = img.getexif().get(0x0112, 1)
+            w0, h0 = img.size
+            shown = (h0, w0) if orientation in (5, 6, 7, 8) else (w0, h0)
+            tw, th = target_size(*shown, max_tokens)
+            if fmt == "JPEG":
+                # Let libjpeg decode at 1/2, 1/4 or 1/8 size when that still covers the target.
+                need = (th, tw) if orientation in (5, 6, 7, 8) else (tw, th)
+                img.draft("RGB", need)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            rgb = _to_rgb(img)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(
+            f"{src.name}: image is too large to decode safely (possible decompression bomb)"
+        ) from None
+    except UnidentifiedImageError:
+        raise InputError(f"{src.name}: not an image format glmv can read") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        # Truncated or corrupt data surfaces as OSError ('image file is truncated') or
+        # SyntaxError (broken headers) from Pillow's decoders.
+        raise InputError(f"{src.name}: cannot decode image ({e})") from None
+    if rgb.size != (tw, th):
+        rgb = rgb.resize((tw, th), Image.Resampling.BICUBIC)
+    return PreparedImage(
+        source=src.name, rgb=rgb.tobytes(), width=tw, height=th, original_size=shown, format=fmt
+    )

@@ -1,0 +1,1 @@
+"""Model builds: the registry (models.toml) and where their files live."""

@@ -1,0 +1,67 @@
+"""`--json`: one object on stdout when the answer is complete."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from glmv_cli.engine.events import Event
+from glmv_cli.engine.transcript import Transcript
+from glmv_cli.inputs.image import PreparedImage
+from glmv_cli.render.progress import StatusLine
+
+
+def result_object(transcript: Transcript, model: str,
+                  images: tuple[PreparedImage, ...]) -> dict[str, Any]:
+    """The machine-readable result; keys are stable, documented in the README."""
+    done = transcript.done
+    usage = asdict(done.usage) if done else {}
+    if done:
+        usage["prompt_tokens"] = done.usage.prompt_tokens
+    boxes = []
+    for box in transcript.boxes:
+        item: dict[str, Any] = {"text": box.text, "coords": [list(c) for c in box.coords]}
+        if len(images) == 1 and box.coords:
+            # 0-1000 of the image as the model saw it, which is the original stretched.
+            w, h = images[0].original_size
+            item["pixels"] = [
+                [round(x1 * w / 1000), round(y1 * h / 1000), round(x2 * w / 1000),
+                 round(y2 * h / 1000)]
+                for x1, y1, x2, y2 in box.coords
+            ]
+        boxes.append(item)
+    return {
+        "model": model,
+        "answer": transcript.answer.strip(),
+        "thinking": transcript.thinking.strip(),
+        "boxes": boxes,
+        "truncated": bool(done and done.truncated),
+        "finish_reason": done.finish_reason if done else None,
+        "inputs": [
+            {"source": img.source, "type": "image", "format": img.format,
+             "original_size": list(img.original_size), "size": [img.width, img.height],
+             "tokens": img.tokens}
+            for img in images
+        ],
+        "usage": usage,
+        "timings": asdict(done.timings) if done else {},
+    }
+
+
+class JsonRenderer:
+    def __init__(self, out: TextIO, model: str, images: tuple[PreparedImage, ...],
+                 status: StatusLine | None) -> None:
+        self.out, self.model, self.images, self.status = out, model, images, status
+
+    def event(self, event: Event) -> None:
+        label = getattr(event, "label", None)
+        if self.status and label:
+            self.status.update(label)
+
+    def close(self, transcript: Transcript) -> None:
+        if self.status:
+            self.status.stop()
+        obj = result_object(transcript, self.model, self.images)
+        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.out.flush()

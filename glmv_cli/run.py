@@ -1,0 +1,57 @@
+"""Running one request: engine in, renderer out, shared by every answering command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from glmv_cli.engine.base import Engine
+from glmv_cli.engine.request import Request
+from glmv_cli.engine.transcript import Transcript
+from glmv_cli.errors import Interrupted, OutputClosed
+from glmv_cli.render import Renderer
+from glmv_cli.render.json import JsonRenderer
+from glmv_cli.render.plain import PlainRenderer
+from glmv_cli.render.progress import StatusLine
+from glmv_cli.render.terminal import TerminalRenderer
+from glmv_cli.streams import Streams
+
+
+@dataclass(frozen=True)
+class OutputMode:
+    json: bool = False
+    hide_thinking: bool = False
+    show_thinking: bool = False
+
+
+def pick_renderer(streams: Streams, mode: OutputMode, model: str, request: Request) -> Renderer:
+    """Rich on a terminal, plain text when piped, one object with --json.
+
+    A spinner goes to stderr when stdout is redirected but stderr is still a terminal.
+    """
+    if mode.json or not streams.stdout_isatty:
+        status = StatusLine(streams.console(stderr=True)) if streams.stderr_isatty else None
+        if mode.json:
+            return JsonRenderer(streams.stdout, model, request.images, status)
+        return PlainRenderer(streams.stdout, streams.stderr, mode.show_thinking, status)
+    return TerminalRenderer(streams.console(), hide_thinking=mode.hide_thinking)
+
+
+def run_request(engine: Engine, request: Request, renderer: Renderer) -> Transcript:
+    """Stream `request` through `engine` into `renderer`; raise Interrupted after Ctrl-C,
+    once what was produced so far has been shown."""
+    transcript = Transcript()
+    try:
+        try:
+            for event in engine.generate(request):
+                transcript.add(event)
+                renderer.event(event)
+        except Interrupted:
+            transcript.done = None
+            renderer.close(transcript)
+            raise
+        renderer.close(transcript)
+    except BrokenPipeError:
+        raise OutputClosed() from None
+    if transcript.done and transcript.done.finish_reason == "interrupted":
+        raise Interrupted()
+    return transcript
