@@ -12,8 +12,9 @@ from __future__ import annotations
 import codecs
 import ctypes
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,9 @@ class LlamaEngine:
         self._batch: llama_cpp.llama_batch | None = None
         self._piece_buf = ctypes.create_string_buffer(256)
         self.load_s = 0.0
+        # Set when Ctrl-C left a native call running in its thread: the memory it uses
+        # must then not be freed (the process is about to exit anyway).
+        self._abandoned = False
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -142,6 +146,8 @@ class LlamaEngine:
         self.load_s = time.perf_counter() - t0
 
     def close(self) -> None:
+        if self._abandoned:
+            return
         if self._batch is not None:
             llama_cpp.llama_batch_free(self._batch)
             self._batch = None
@@ -292,7 +298,7 @@ class LlamaEngine:
             yield Progress("encode", f"Encoding image {image_i}/{n_images} ({n_tok} tokens)",
                            image_i - 1, n_images)
             t0 = time.perf_counter()
-            if mtmd.mtmd_encode_chunk(self._mtmd, chunk) != 0:
+            if self._interruptible(mtmd.mtmd_encode_chunk, self._mtmd, chunk) != 0:
                 raise ModelError(f"image encoder failed: {native_log.last_error('unknown error')}")
             encode_s = time.perf_counter() - t0
             timings.encode_s += encode_s
@@ -300,15 +306,34 @@ class LlamaEngine:
             embd = mtmd.mtmd_get_output_embd(self._mtmd)
             t0 = time.perf_counter()
             new_n_past = llama_cpp.llama_pos(0)
-            rc = mtmd.mtmd_helper_decode_image_chunk(
-                self._mtmd, self._ctx, chunk, embd, n_past, 0, N_BATCH,
-                ctypes.byref(new_n_past), _NO_CALLBACK, None,
+            rc = self._interruptible(
+                mtmd.mtmd_helper_decode_image_chunk, self._mtmd, self._ctx, chunk, embd, n_past,
+                0, N_BATCH, ctypes.byref(new_n_past), _NO_CALLBACK, None,
             )
             if rc != 0:
                 raise ModelError(f"llama.cpp failed to decode image embeddings (code {rc})")
             n_past = new_n_past.value
             timings.prefill_s += time.perf_counter() - t0
         return n_past
+
+    def _interruptible(self, fn: Callable[..., int], *args: object) -> int:
+        """Run a long native call (image encode, prefill) in a worker thread.
+
+        Python runs signal handlers only between bytecodes, so Ctrl-C during a minutes-long
+        CPU encode would otherwise wait for it to finish. The main thread waits instead,
+        and gives up at once on Ctrl-C, leaving the call to die with the process.
+        """
+        result: list[int] = []
+        worker = threading.Thread(target=lambda: result.append(fn(*args)), daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.05)
+        except BaseException:
+            if worker.is_alive():
+                self._abandoned = True
+            raise
+        return result[0] if result else -1
 
     def _decode_tokens(self, tokens: list[int], n_past: int, logits_last: bool) -> int:
         """Decode text tokens at positions n_past…; returns the next position."""
@@ -325,7 +350,9 @@ class LlamaEngine:
                 batch.logits[j] = False
             if logits_last and start + len(part) == len(tokens):
                 batch.logits[len(part) - 1] = True
-            rc = llama_cpp.llama_decode(self._ctx, batch)
+            # One generated token decodes in well under a second; a prompt may take minutes.
+            rc = (llama_cpp.llama_decode(self._ctx, batch) if len(part) == 1
+                  else self._interruptible(llama_cpp.llama_decode, self._ctx, batch))
             if rc != 0:
                 raise ContextOverflowError(f"llama.cpp could not decode the prompt (code {rc})")
             n_past += len(part)

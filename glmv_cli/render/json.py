@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from glmv_cli.engine.events import Event
+from glmv_cli.engine.events import Done, Event
 from glmv_cli.engine.transcript import Transcript
 from glmv_cli.inputs.image import PreparedImage
 from glmv_cli.render.progress import StatusLine
@@ -45,8 +45,15 @@ def result_object(transcript: Transcript, model: str,
             for img in images
         ],
         "usage": usage,
-        "timings": asdict(done.timings) if done else {},
+        "timings": _timings(done) if done else {},
     }
+
+
+def _timings(done: Done) -> dict[str, Any]:
+    t = asdict(done.timings)
+    gen = done.timings.generate_s
+    t["tokens_per_s"] = round(done.usage.generated_tokens / gen, 2) if gen > 0 else None
+    return t
 
 
 class JsonRenderer:
