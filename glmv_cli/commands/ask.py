@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from glmv_cli import options as opt
-from glmv_cli.engine.llama import EngineSettings, LlamaEngine
 from glmv_cli.engine.request import Request, Sampling
 from glmv_cli.errors import UsageError
 from glmv_cli.inputs.image import prepare_image
@@ -29,7 +28,7 @@ Give the images first and the question last; `-` reads an image from stdin.
   cat scan.jpg | glmv ask - "Read the serial number"
   glmv ask chart.png "Highest bar?" --json | jq .answer
 
-On a terminal the model's thinking streams by in dim text, then the answer is shown as
+On a terminal the model's thinking streams by in dim text, then the answer is shown as \
 Markdown. Piped, stdout gets the answer alone as plain text.
 """
 
@@ -60,6 +59,9 @@ def ask(
     gpu_layers: opt.GpuLayers = None,
     context: opt.Context = None,
 ) -> None:
+    # Imported here so that `glmv --help` and `--version` do not load llama.cpp.
+    from glmv_cli.engine.llama import EngineSettings, LlamaEngine
+
     streams = Streams.from_process()
     paths, question = split_question(inputs)
     if paths.count("-") > 1:
