@@ -193,7 +193,8 @@ class LlamaEngine:
             suffix += self.tokenize(ASSISTANT, special=True)
             # Open the thinking as the model itself always does (so budgets count from the
             # first token), or skip it.
-            forced_text = THINK_OPEN if request.think else NO_THINK
+            think = request.think and request.think_budget != 0
+            forced_text = THINK_OPEN if think else NO_THINK
             forced = self.tokenize(forced_text, special=True)
             usage.forced_tokens = len(forced)
 
@@ -208,7 +209,8 @@ class LlamaEngine:
             # question, which is where a prefix cache will save and restore.
             n_past = yield from self._eval_chunks(chunks, len(request.images), timings)
         finally:
-            mtmd.mtmd_input_chunks_free(chunks)
+            if not self._abandoned:  # an abandoned encode may still be reading them
+                mtmd.mtmd_input_chunks_free(chunks)
 
         t0 = time.perf_counter()
         yield Progress("prefill", "Reading the question")

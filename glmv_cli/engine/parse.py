@@ -39,7 +39,6 @@ class StreamParser:
         self._box: list[str] | None = None
         self._answer_started = False
         self._thinking_started = False
-        self.saw_think_tag = False
 
     @property
     def in_thinking(self) -> bool:
@@ -102,12 +101,10 @@ class StreamParser:
 
     def _tag(self, tag: str, events: list[Event]) -> None:
         if tag == THINK_OPEN:
-            self.saw_think_tag = True
             if self.state == "start":
                 self.state = "think"
                 self._start_buf = ""
         elif tag == THINK_CLOSE:
-            self.saw_think_tag = True
             if self.state == "start":  # the template opened <think>: what came was thinking
                 self._emit_thinking(self._start_buf, events)
                 self._start_buf = ""

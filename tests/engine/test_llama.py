@@ -162,6 +162,12 @@ def test_think_budget_forces_the_answer(engine, image):
     assert kinds.index("Answer") > max(i for i, k in enumerate(kinds) if k == "Thinking")
 
 
+def test_think_budget_zero_is_no_thinking(engine, image):
+    t, events = ask(engine, Request("q", images=(load(image),), max_tokens=6, think_budget=0))
+    assert not any(isinstance(e, Thinking) for e in events) and t.answer
+    assert t.done.usage.thinking_tokens == 0
+
+
 def test_meaningful_special_tokens_survive_detokenization(engine):
     for tag in ("<think>", "</think>", "<answer>", "</answer>", "<|begin_of_box|>",
                 "<|end_of_box|>"):
