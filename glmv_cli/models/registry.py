@@ -90,7 +90,7 @@ def _cached_files(entry: ModelEntry) -> tuple[Path, Path]:
     raise ModelError(
         f"model '{entry.name}' is not downloaded",
         hint=(
-            f"get it with: hf download {entry.repo} {entry.file} {entry.mmproj}  "
-            "(or pass --model-file X.gguf --mmproj Y.gguf; --model tiny runs the self-test model)"
+            f"get it with: hf download {entry.repo} {entry.file} {entry.mmproj}; or pass "
+            "--model-file X.gguf --mmproj Y.gguf; --model tiny runs the self-test model"
         ),
     )
