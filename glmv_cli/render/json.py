@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from glmv_cli.engine.events import Done, Event
+from glmv_cli.engine.events import Done, Event, Progress
 from glmv_cli.engine.transcript import Transcript
 from glmv_cli.inputs.image import PreparedImage
 from glmv_cli.render.progress import StatusLine
@@ -62,9 +62,8 @@ class JsonRenderer:
         self.out, self.model, self.images, self.status = out, model, images, status
 
     def event(self, event: Event) -> None:
-        label = getattr(event, "label", None)
-        if self.status and label:
-            self.status.update(label)
+        if self.status and isinstance(event, Progress):
+            self.status.update(event.label)
 
     def close(self, transcript: Transcript) -> None:
         if self.status:
