@@ -141,7 +141,7 @@ class LlamaEngine:
         if not mtmd.mtmd_support_vision(self._mtmd):
             self.close()
             raise ModelError(f"mmproj {s.mmproj_path} has no vision encoder")
-        self._tag_ids = {t: self._single_token(t) for t in MEANINGFUL_TAGS}
+        self._tag_ids = frozenset(self._single_token(t) for t in MEANINGFUL_TAGS)
         self._stop_ids = {self._single_token(t) for t in END_OF_TURN}
         self.load_s = time.perf_counter() - t0
 
@@ -414,7 +414,7 @@ class LlamaEngine:
 
     def _piece(self, tok: int) -> bytes:
         """Bytes of one token; control tokens vanish except the tags the parser needs."""
-        special = tok in self._tag_ids.values()
+        special = tok in self._tag_ids
         buf = self._piece_buf
         n = llama_cpp.llama_token_to_piece(self._vocab, tok, buf, len(buf), 0, special)
         if n < 0:
