@@ -72,7 +72,7 @@ def ask(
     )
     request = Request(
         question=question,
-        images=images,
+        media=images,
         system=system,
         sampling=Sampling(temperature, top_k, top_p, repeat_penalty, seed),
         max_tokens=max_tokens,

@@ -31,15 +31,18 @@ from glmv_cli.engine.prompt import (
     MEANINGFUL_TAGS,
     NO_THINK,
     THINK_OPEN,
-    prompt_prefix,
+    prompt_head,
 )
-from glmv_cli.engine.request import Request, Sampling
+from glmv_cli.engine.request import Request, Sampling, Text
 from glmv_cli.errors import ContextOverflowError, Interrupted, ModelError
-from glmv_cli.inputs.image import DEFAULT_MAX_IMAGE_TOKENS
+from glmv_cli.inputs.image import DEFAULT_MAX_IMAGE_TOKENS, PreparedImage
 
 N_BATCH = 512
 PENALTY_LAST_N = 64  # llama.cpp's default window for the repetition penalty
 _NO_CALLBACK = mtmd.mtmd_helper_post_decode_callback()  # a NULL function pointer
+
+# A piece of the evaluated prefix: text tokens, or one image as mtmd chunks.
+_PrefixItem = list[int] | mtmd.mtmd_input_chunks_p
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class LlamaEngine:
             raise ModelError(f"mmproj {s.mmproj_path} has no vision encoder")
         self._tag_ids = frozenset(self._single_token(t) for t in MEANINGFUL_TAGS)
         self._stop_ids = {self._single_token(t) for t in END_OF_TURN}
+        self._marker = mtmd.mtmd_default_marker()
         self.load_s = time.perf_counter() - t0
 
     def close(self) -> None:
@@ -185,9 +189,7 @@ class LlamaEngine:
             yield Done("interrupted", usage, timings)
 
     def _answer(self, request: Request, usage: Usage, timings: Timings) -> Iterator[Event]:
-        marker = mtmd.mtmd_default_marker().decode()
-        chunks = self._tokenize_media(prompt_prefix(request.system, len(request.images), marker),
-                                      request)
+        prefix = self._tokenize_prefix(request)
         try:
             suffix = self.tokenize(request.question, special=False)
             suffix += self.tokenize(ASSISTANT, special=True)
@@ -198,7 +200,7 @@ class LlamaEngine:
             forced = self.tokenize(forced_text, special=True)
             usage.forced_tokens = len(forced)
 
-            text_tokens, image_tokens = _count_tokens(chunks)
+            text_tokens, image_tokens = _count_tokens(prefix)
             usage.prompt_text_tokens = text_tokens + len(suffix)
             usage.image_tokens = image_tokens
             prompt_total = usage.prompt_tokens + len(forced)
@@ -207,10 +209,12 @@ class LlamaEngine:
 
             # Prefix: system prompt and media. The state after it does not depend on the
             # question, which is where a prefix cache will save and restore.
-            n_past = yield from self._eval_chunks(chunks, len(request.images), timings)
+            n_past = yield from self._eval_prefix(prefix, timings)
         finally:
             if not self._abandoned:  # an abandoned encode may still be reading them
-                mtmd.mtmd_input_chunks_free(chunks)
+                for item in prefix:
+                    if not isinstance(item, list):
+                        mtmd.mtmd_input_chunks_free(item)
 
         t0 = time.perf_counter()
         yield Progress("prefill", "Reading the question")
@@ -262,61 +266,87 @@ class LlamaEngine:
 
     # -- prompt evaluation -------------------------------------------------------------
 
-    def _tokenize_media(self, text: str, request: Request) -> mtmd.mtmd_input_chunks_p:
-        bitmaps = []
-        for img in request.images:
-            data = (ctypes.c_uint8 * len(img.rgb)).from_buffer_copy(img.rgb)
-            bitmaps.append(mtmd.mtmd_bitmap_init(img.width, img.height, data))
+    def _tokenize_prefix(self, request: Request) -> list[_PrefixItem]:
+        """The prefix in prompt order: text as token lists, each image as mtmd chunks."""
+        items: list[_PrefixItem] = []
+        try:
+            for text, control in prompt_head(request.system):
+                items.append(self.tokenize(text, special=control))
+            for part in request.media:
+                if isinstance(part, Text):
+                    items.append(self.tokenize(part.text, special=part.control))
+                else:
+                    items.append(self._tokenize_image(part))
+        except BaseException:
+            for item in items:
+                if not isinstance(item, list):
+                    mtmd.mtmd_input_chunks_free(item)
+            raise
+        return items
+
+    def _tokenize_image(self, img: PreparedImage) -> mtmd.mtmd_input_chunks_p:
+        """One image through mtmd: `<|begin_of_image|>`, the image chunk, `<|end_of_image|>`."""
+        data = (ctypes.c_uint8 * len(img.rgb)).from_buffer_copy(img.rgb)
+        bitmap = mtmd.mtmd_bitmap_init(img.width, img.height, data)
         chunks = mtmd.mtmd_input_chunks_init()
         try:
-            raw = text.encode()
             inp = mtmd.mtmd_input_text()
-            inp.text, inp.text_len = raw, len(raw)
-            inp.add_special, inp.parse_special = False, True  # the prefix carries [gMASK]<sop>
-            arr = (mtmd.mtmd_bitmap_p_ctypes * max(1, len(bitmaps)))(*bitmaps)
-            rc = mtmd.mtmd_tokenize(self._mtmd, chunks, ctypes.byref(inp), arr, len(bitmaps))
+            inp.text, inp.text_len = self._marker, len(self._marker)
+            inp.add_special, inp.parse_special = False, True
+            arr = (mtmd.mtmd_bitmap_p_ctypes * 1)(bitmap)
+            rc = mtmd.mtmd_tokenize(self._mtmd, chunks, ctypes.byref(inp), arr, 1)
             if rc != 0:
                 mtmd.mtmd_input_chunks_free(chunks)
-                raise ModelError(f"mtmd could not tokenize the prompt (code {rc})")
+                raise ModelError(f"mtmd could not tokenize image {img.source} (code {rc})")
         finally:
-            for b in bitmaps:
-                mtmd.mtmd_bitmap_free(b)
+            mtmd.mtmd_bitmap_free(bitmap)
         return chunks
 
-    def _eval_chunks(self, chunks: mtmd.mtmd_input_chunks_p, n_images: int,
-                     timings: Timings) -> Iterator[Event]:
-        """Evaluate the prefix chunks; returns the next position (M-RoPE positions, not tokens)."""
+    def _eval_prefix(self, prefix: list[_PrefixItem], timings: Timings) -> Iterator[Event]:
+        """Evaluate the prefix; returns the next position (M-RoPE positions, not tokens)."""
         n_past = 0
+        n_images = sum(not isinstance(item, list) for item in prefix)
         image_i = 0
-        for i in range(mtmd.mtmd_input_chunks_size(chunks)):
-            chunk = mtmd.mtmd_input_chunks_get(chunks, i)
-            if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
+        for item in prefix:
+            if isinstance(item, list):
                 t0 = time.perf_counter()
-                n_past = self._decode_tokens(_chunk_tokens(chunk), n_past, logits_last=False)
+                n_past = self._decode_tokens(item, n_past, logits_last=False)
                 timings.prefill_s += time.perf_counter() - t0
                 continue
             image_i += 1
-            n_tok = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
-            yield Progress("encode", f"Encoding image {image_i}/{n_images} ({n_tok} tokens)",
-                           image_i - 1, n_images)
-            t0 = time.perf_counter()
-            if self._interruptible(mtmd.mtmd_encode_chunk, self._mtmd, chunk) != 0:
-                raise ModelError(f"image encoder failed: {native_log.last_error('unknown error')}")
-            encode_s = time.perf_counter() - t0
-            timings.encode_s += encode_s
-            timings.per_image_encode_s.append(encode_s)
-            embd = mtmd.mtmd_get_output_embd(self._mtmd)
-            t0 = time.perf_counter()
-            new_n_past = llama_cpp.llama_pos(0)
-            rc = self._interruptible(
-                mtmd.mtmd_helper_decode_image_chunk, self._mtmd, self._ctx, chunk, embd, n_past,
-                0, N_BATCH, ctypes.byref(new_n_past), _NO_CALLBACK, None,
-            )
-            if rc != 0:
-                raise ModelError(f"llama.cpp failed to decode image embeddings (code {rc})")
-            n_past = new_n_past.value
-            timings.prefill_s += time.perf_counter() - t0
+            for i in range(mtmd.mtmd_input_chunks_size(item)):
+                chunk = mtmd.mtmd_input_chunks_get(item, i)
+                if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                    t0 = time.perf_counter()
+                    n_past = self._decode_tokens(_chunk_tokens(chunk), n_past, logits_last=False)
+                    timings.prefill_s += time.perf_counter() - t0
+                else:
+                    n_past = yield from self._eval_image(chunk, image_i, n_images, n_past,
+                                                         timings)
         return n_past
+
+    def _eval_image(self, chunk: mtmd.mtmd_input_chunk_p, image_i: int, n_images: int,
+                    n_past: int, timings: Timings) -> Iterator[Event]:
+        n_tok = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
+        yield Progress("encode", f"Encoding image {image_i}/{n_images} ({n_tok} tokens)",
+                       image_i - 1, n_images)
+        t0 = time.perf_counter()
+        if self._interruptible(mtmd.mtmd_encode_chunk, self._mtmd, chunk) != 0:
+            raise ModelError(f"image encoder failed: {native_log.last_error('unknown error')}")
+        encode_s = time.perf_counter() - t0
+        timings.encode_s += encode_s
+        timings.per_image_encode_s.append(encode_s)
+        embd = mtmd.mtmd_get_output_embd(self._mtmd)
+        t0 = time.perf_counter()
+        new_n_past = llama_cpp.llama_pos(0)
+        rc = self._interruptible(
+            mtmd.mtmd_helper_decode_image_chunk, self._mtmd, self._ctx, chunk, embd, n_past,
+            0, N_BATCH, ctypes.byref(new_n_past), _NO_CALLBACK, None,
+        )
+        if rc != 0:
+            raise ModelError(f"llama.cpp failed to decode image embeddings (code {rc})")
+        timings.prefill_s += time.perf_counter() - t0
+        return new_n_past.value
 
     def _interruptible(self, fn: Callable[..., int], *args: object) -> int:
         """Run a long native call (image encode, prefill) in a worker thread.
@@ -456,14 +486,18 @@ def _chunk_tokens(chunk: mtmd.mtmd_input_chunk_p) -> list[int]:
     return [ptr[i] for i in range(n.value)]
 
 
-def _count_tokens(chunks: mtmd.mtmd_input_chunks_p) -> tuple[int, int]:
-    """(text tokens, image tokens) in the prefix, as mtmd tokenized it."""
+def _count_tokens(prefix: list[_PrefixItem]) -> tuple[int, int]:
+    """(text tokens, image tokens) in the prefix, as llama.cpp and mtmd tokenized it."""
     text = image = 0
-    for i in range(mtmd.mtmd_input_chunks_size(chunks)):
-        chunk = mtmd.mtmd_input_chunks_get(chunks, i)
-        n = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
-        if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
-            text += n
-        else:
-            image += n
+    for item in prefix:
+        if isinstance(item, list):
+            text += len(item)
+            continue
+        for i in range(mtmd.mtmd_input_chunks_size(item)):
+            chunk = mtmd.mtmd_input_chunks_get(item, i)
+            n = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
+            if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                text += n
+            else:
+                image += n
     return text, image

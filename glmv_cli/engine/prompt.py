@@ -2,8 +2,9 @@
 
 Rendered, the reference template gives
     [gMASK]<sop><|system|>\\nSYS<|user|>\\n<image>QUESTION<|assistant|>\\n
-with no separators between turns. Through mtmd the prompt carries only a media marker per
-image; mtmd adds `<|begin_of_image|>`, the image embeddings and `<|end_of_image|>` itself.
+with no separators between turns. Each image goes through mtmd on its own, which adds
+`<|begin_of_image|>`, the image embeddings and `<|end_of_image|>`; text between media
+(timestamps, page text) is tokenized by llama.cpp.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ FORCE_ANSWER = THINK_CLOSE + ANSWER_OPEN
 NO_THINK = THINK_OPEN + THINK_CLOSE + ANSWER_OPEN
 
 
-def prompt_prefix(system: str | None, n_images: int, marker: str) -> str:
-    """Everything before the question: depends only on the system prompt and the media."""
-    head = "[gMASK]<sop>"
+def prompt_head(system: str | None) -> list[tuple[str, bool]]:
+    """The turn opening before the media, as (text, parse control tokens) pieces.
+
+    The system prompt is user text: its control tokens are not parsed.
+    """
+    pieces = [("[gMASK]<sop>", True)]
     if system:
-        head += "<|system|>\n" + system
-    return head + "<|user|>\n" + marker * n_images
+        pieces += [("<|system|>", True), ("\n" + system, False)]
+    return [*pieces, ("<|user|>", True), ("\n", False)]

@@ -22,17 +22,38 @@ class Sampling:
 
 
 @dataclass(frozen=True)
+class Text:
+    """Prompt text among the media: a page's text layer, a frame's timestamp.
+
+    Its control tokens are parsed only when `control` is set (the video layout's
+    `<|begin_of_video|>`); text from a document or a user never sets it, so it cannot
+    forge a turn.
+    """
+
+    text: str
+    control: bool = False
+
+
+Part = PreparedImage | Text
+
+
+@dataclass(frozen=True)
 class Request:
-    """One question about some images.
+    """One question about some media.
 
     The prompt is built media-first: everything before `question` depends only on
-    `system` and `images`, so the model state after it can be reused for other questions.
+    `system` and `media`, so the model state after it can be reused for other questions.
+    `media` is a sequence of images and text in prompt order.
     """
 
     question: str
-    images: tuple[PreparedImage, ...] = ()
+    media: tuple[Part, ...] = ()
     system: str | None = None
     sampling: Sampling = field(default_factory=Sampling)
     max_tokens: int = DEFAULT_MAX_TOKENS
     think_budget: int | None = None  # thinking tokens before `</think><answer>` is forced
     think: bool = True  # False: open the answer at once (`--no-think`)
+
+    @property
+    def images(self) -> tuple[PreparedImage, ...]:
+        return tuple(p for p in self.media if isinstance(p, PreparedImage))

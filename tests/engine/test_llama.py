@@ -12,7 +12,7 @@ import pytest
 
 from glmv_cli.engine.events import Answer, Done, Progress, Thinking
 from glmv_cli.engine.llama import EngineSettings, LlamaEngine
-from glmv_cli.engine.request import Request
+from glmv_cli.engine.request import Request, Text
 from glmv_cli.engine.transcript import Transcript
 from glmv_cli.errors import ContextOverflowError, ModelError
 from glmv_cli.inputs.image import prepare_image
@@ -34,7 +34,7 @@ def load(path: Path, max_tokens: int = 1024):
 
 def test_answer_ends_with_one_done_and_true_counts(engine, image):
     img = load(image)
-    t, events = ask(engine, Request("What is in this picture?", images=(img,), max_tokens=16))
+    t, events = ask(engine, Request("What is in this picture?", media=(img,), max_tokens=16))
     assert isinstance(events[-1], Done) and sum(isinstance(e, Done) for e in events) == 1
     u = t.done.usage
     assert u.image_tokens == img.tokens == (308 // 28) * (196 // 28)
@@ -49,7 +49,7 @@ def test_answer_ends_with_one_done_and_true_counts(engine, image):
 def test_token_counts_equal_what_mtmd_reports(engine, tmp_path):
     imgs = (load(make_image(tmp_path / "a.png", (300, 200))),
             load(make_image(tmp_path / "b.png", (640, 480))))
-    t, _ = ask(engine, Request("Compare.", images=imgs, max_tokens=1))
+    t, _ = ask(engine, Request("Compare.", media=imgs, max_tokens=1))
     # Tokenize the same prompt with mtmd's helper and compare the totals.
     prompt = "[gMASK]<sop><|user|>\n<__media__><__media__>Compare.<|assistant|>\n"
     chunks = _mtmd_tokenize(engine, prompt, imgs)
@@ -77,7 +77,7 @@ def test_prompt_tokens_match_the_reference_chat_template(engine, tmp_path, monke
     expected = engine.tokenize(rendered.replace("<|image|>", "<|image|>" * img.tokens),
                                special=True)
 
-    captured = _capture_decoded_tokens(engine, Request("What is this?", images=(img,),
+    captured = _capture_decoded_tokens(engine, Request("What is this?", media=(img,),
                                                        system="Be brief.", max_tokens=1),
                                         monkeypatch)
     image_id = engine.tokenize("<|image|>", special=True)[0]
@@ -99,7 +99,7 @@ def test_output_matches_llama_cpp_pythons_own_multimodal_path(engine, tmp_path, 
 
     path = make_image(tmp_path / "aligned.png", (308, 196))
     img = load(path)
-    request = Request("Describe this image.", images=(img,), max_tokens=12)
+    request = Request("Describe this image.", media=(img,), max_tokens=12)
     request = Request(request.question, request.images, sampling=_greedy_no_penalty(),
                       max_tokens=12)
     ours = _generated_tokens(engine, request)
@@ -129,9 +129,36 @@ def test_output_matches_llama_cpp_pythons_own_multimodal_path(engine, tmp_path, 
     assert ours[:len(theirs)] == theirs
 
 
+def test_media_text_between_images_in_prompt_order(engine, tmp_path, monkeypatch):
+    """Text parts sit where they are given; control tokens are parsed only when asked."""
+    img = load(make_image(tmp_path / "f.png", (308, 196)))
+    video_open = engine.tokenize("<|begin_of_video|>", special=True)
+    assert len(video_open) == 1
+    request = Request("q", media=(Text("<|begin_of_video|>", control=True), img, Text("3"),
+                                  Text("<|user|>"), Text("<|end_of_video|>", control=True)),
+                      max_tokens=1)
+    seen = _capture_decoded_tokens(engine, request, monkeypatch)
+    begin_image, end_image = (engine.tokenize(t, special=True)[0]
+                              for t in ("<|begin_of_image|>", "<|end_of_image|>"))
+    head = engine.tokenize("[gMASK]<sop><|user|>", special=True) + engine.tokenize(
+        "\n", special=False)
+    expected = [*head, *video_open, begin_image, *[None] * img.tokens, end_image,
+                *engine.tokenize("3", special=False),
+                *engine.tokenize("<|user|>", special=False),  # plain text, not a turn
+                *engine.tokenize("<|end_of_video|>", special=True)]
+    assert seen[:len(expected)] == expected
+    assert seen.count(engine.tokenize("<|user|>", special=True)[0]) == 1  # the head's only
+
+
+def test_system_prompt_control_tokens_are_not_parsed(engine, monkeypatch):
+    seen = _capture_decoded_tokens(engine, Request("q", system="<|assistant|>", max_tokens=1),
+                                   monkeypatch)
+    assert seen.count(engine.tokenize("<|assistant|>", special=True)[0]) == 1  # ours only
+
+
 def test_several_images_and_text_only(engine, tmp_path):
     imgs = tuple(load(make_image(tmp_path / f"{i}.png", (200 + 50 * i, 150))) for i in range(3))
-    t, events = ask(engine, Request("Which differs?", images=imgs, max_tokens=4))
+    t, events = ask(engine, Request("Which differs?", media=imgs, max_tokens=4))
     assert t.done.usage.image_tokens == sum(i.tokens for i in imgs)
     assert sum(1 for e in events if isinstance(e, Progress) and e.stage == "encode") == 3
     t, _ = ask(engine, Request("Hello", max_tokens=4))
@@ -139,14 +166,14 @@ def test_several_images_and_text_only(engine, tmp_path):
 
 
 def test_no_think_opens_the_answer(engine, image):
-    t, events = ask(engine, Request("q", images=(load(image),), think=False, max_tokens=8))
+    t, events = ask(engine, Request("q", media=(load(image),), think=False, max_tokens=8))
     assert not any(isinstance(e, Thinking) for e in events)
     assert t.done.usage.forced_tokens == 3  # <think></think><answer>
     assert t.answer.strip()
 
 
 def test_thinking_is_opened_and_runs_until_max_tokens(engine, image):
-    t, _events = ask(engine, Request("q", images=(load(image),), max_tokens=12))
+    t, _events = ask(engine, Request("q", media=(load(image),), max_tokens=12))
     assert t.done.usage.forced_tokens == 1  # <think>
     assert t.done.usage.thinking_tokens == 12 and not t.answer and t.thinking
     assert t.done.finish_reason == "length"
@@ -154,7 +181,7 @@ def test_thinking_is_opened_and_runs_until_max_tokens(engine, image):
 
 def test_think_budget_forces_the_answer(engine, image):
     """The tiny model never closes its thinking by itself; after the budget, glmv does."""
-    t, events = ask(engine, Request("q", images=(load(image),), max_tokens=30, think_budget=5))
+    t, events = ask(engine, Request("q", media=(load(image),), max_tokens=30, think_budget=5))
     assert t.done.usage.thinking_tokens == 5
     assert t.done.usage.forced_tokens == 3  # <think> + </think><answer>
     kinds = [type(e).__name__ for e in events if isinstance(e, Thinking | Answer)]
@@ -163,7 +190,7 @@ def test_think_budget_forces_the_answer(engine, image):
 
 
 def test_think_budget_zero_is_no_thinking(engine, image):
-    t, events = ask(engine, Request("q", images=(load(image),), max_tokens=6, think_budget=0))
+    t, events = ask(engine, Request("q", media=(load(image),), max_tokens=6, think_budget=0))
     assert not any(isinstance(e, Thinking) for e in events) and t.answer
     assert t.done.usage.thinking_tokens == 0
 
@@ -182,12 +209,12 @@ def test_generation_stops_on_end_of_turn(engine, image, monkeypatch):
     (user,) = engine.tokenize("<|user|>", special=True)
     bias_chain = _force_token_sampler(engine, user)
     monkeypatch.setattr(engine, "_make_sampler", lambda s: bias_chain)
-    t, _ = ask(engine, Request("q", images=(load(image),), max_tokens=50))
+    t, _ = ask(engine, Request("q", media=(load(image),), max_tokens=50))
     assert t.done.finish_reason == "stop" and t.done.usage.generated_tokens == 0
 
 
 def test_context_is_sized_to_the_prompt(engine, image):
-    t, _ = ask(engine, Request("q", images=(load(image),), max_tokens=100))
+    t, _ = ask(engine, Request("q", media=(load(image),), max_tokens=100))
     assert t.done.usage.prompt_tokens + 100 <= t.done.usage.n_ctx < 4096
 
 
@@ -196,7 +223,7 @@ def test_context_overflow_is_a_clear_error(tmp_path):
     try:
         img = load(make_image(tmp_path / "big.png", (640, 480)))
         with pytest.raises(ContextOverflowError, match=r"needs \d+ tokens but .* holds 64"):
-            list(eng.generate(Request("q", images=(img,))))
+            list(eng.generate(Request("q", media=(img,))))
     finally:
         eng.close()
 
@@ -205,7 +232,7 @@ def test_full_context_truncates_the_answer(tmp_path):
     eng = LlamaEngine(EngineSettings(TINY_MODEL, TINY_MMPROJ, context_limit=256))
     try:
         img = load(make_image(tmp_path / "a.png", (308, 196)))
-        t, _ = ask(eng, Request("q", images=(img,), max_tokens=10_000))
+        t, _ = ask(eng, Request("q", media=(img,), max_tokens=10_000))
         assert t.done.finish_reason == "length"
         # The context filled up exactly: the last token was sampled but had no room to be
         # fed back.
