@@ -12,8 +12,27 @@ from types import FrameType
 import typer
 
 from glmv_cli import __version__
+from glmv_cli.commands.act import HELP as ACT_HELP
+from glmv_cli.commands.act import act
 from glmv_cli.commands.ask import HELP as ASK_HELP
 from glmv_cli.commands.ask import ask
+from glmv_cli.commands.code import HELP as CODE_HELP
+from glmv_cli.commands.code import code
+from glmv_cli.commands.doctor import HELP as DOCTOR_HELP
+from glmv_cli.commands.doctor import doctor
+from glmv_cli.commands.ground import HELP as GROUND_HELP
+from glmv_cli.commands.ground import ground
+from glmv_cli.commands.models import HELP as MODELS_HELP
+from glmv_cli.commands.models import models
+from glmv_cli.commands.pdf import HELP as PDF_HELP
+from glmv_cli.commands.pdf import pdf
+from glmv_cli.commands.pull import HELP as PULL_HELP
+from glmv_cli.commands.pull import pull
+from glmv_cli.commands.rm import HELP as RM_HELP
+from glmv_cli.commands.rm import rm
+from glmv_cli.commands.video import HELP as VIDEO_HELP
+from glmv_cli.commands.video import video
+from glmv_cli.config import load_config
 from glmv_cli.errors import EXIT_CODE_HELP, ExitCode, GlmvError, Interrupted, OutputClosed
 
 app = typer.Typer(
@@ -26,6 +45,15 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("ask", help=ASK_HELP, no_args_is_help=True)(ask)
+app.command("ground", help=GROUND_HELP, no_args_is_help=True)(ground)
+app.command("act", help=ACT_HELP, no_args_is_help=True)(act)
+app.command("code", help=CODE_HELP, no_args_is_help=True)(code)
+app.command("video", help=VIDEO_HELP, no_args_is_help=True)(video)
+app.command("pdf", help=PDF_HELP, no_args_is_help=True)(pdf)
+app.command("pull", help=PULL_HELP, rich_help_panel="Models")(pull)
+app.command("models", help=MODELS_HELP, rich_help_panel="Models")(models)
+app.command("rm", help=RM_HELP, no_args_is_help=True, rich_help_panel="Models")(rm)
+app.command("doctor", help=DOCTOR_HELP, rich_help_panel="Models")(doctor)
 
 
 def _version(value: bool) -> None:
@@ -36,10 +64,19 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
     """Local visual reasoning with GLM-4.1V-Thinking, through llama.cpp."""
+    # config.toml supplies defaults to every command that has the option; flags and
+    # environment variables still win. doctor reports a broken config instead of failing.
+    if ctx.invoked_subcommand == "doctor":
+        return
+    settings = load_config()
+    if settings:
+        commands = getattr(ctx.command, "commands", {})
+        ctx.default_map = {name: dict(settings) for name in commands}
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:

@@ -10,16 +10,19 @@ class ExitCode(IntEnum):
 
     OK = 0
     FAILURE = 1  # a bug in glmv: please report it
-    USAGE = 2  # bad flags or arguments (Typer's own code)
+    USAGE = 2  # bad flags or arguments (Typer's own code), or a bad config/registry file
     INPUT = 3  # a file or stdin that cannot be read as an image
     MODEL = 4  # model file missing, not a GGUF, or mmproj that does not match
     CONTEXT = 5  # the prompt does not fit the model's context window
+    DOWNLOAD = 6  # a download failed: network, not found, checksum, disk space, offline
+    SELF_TEST = 7  # `glmv doctor`: the self-test failed
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 EXIT_CODE_HELP = (
-    "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 input error (unreadable file), "
-    "4 model error (missing or mismatched model files), 5 context overflow, 130 interrupted."
+    "Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 input error (unreadable "
+    "file), 4 model error (missing or mismatched model files), 5 context overflow, "
+    "6 download failed, 7 self-test failed, 130 interrupted."
 )
 
 
@@ -48,6 +51,20 @@ class ModelError(GlmvError):
 
 class ContextOverflowError(GlmvError):
     exit_code = ExitCode.CONTEXT
+
+
+class ConfigError(GlmvError):
+    """A config.toml or models.toml that cannot be used; the message names file and line."""
+
+    exit_code = ExitCode.USAGE
+
+
+class DownloadError(GlmvError):
+    exit_code = ExitCode.DOWNLOAD
+
+
+class SelfTestFailed(GlmvError):
+    exit_code = ExitCode.SELF_TEST
 
 
 class Interrupted(GlmvError):

@@ -12,7 +12,6 @@ from glmv_cli.render import Renderer
 from glmv_cli.render.json import JsonRenderer
 from glmv_cli.render.plain import PlainRenderer
 from glmv_cli.render.progress import StatusLine
-from glmv_cli.render.terminal import TerminalRenderer
 from glmv_cli.streams import Streams
 
 
@@ -32,8 +31,12 @@ def pick_renderer(streams: Streams, mode: OutputMode, model: str, request: Reque
         status = StatusLine(streams.console(stderr=True)) if streams.stderr_isatty else None
         if mode.json:
             return JsonRenderer(streams.stdout, model, request.images, status)
-        return PlainRenderer(streams.stdout, streams.stderr, mode.show_thinking, status)
-    return TerminalRenderer(streams.console(), hide_thinking=mode.hide_thinking)
+        return PlainRenderer(streams.stdout, streams.stderr, mode.show_thinking, status,
+                             images=request.images)
+    from glmv_cli.render.terminal import TerminalRenderer  # Rich Markdown: slow to import
+
+    return TerminalRenderer(streams.console(), hide_thinking=mode.hide_thinking,
+                            images=request.images)
 
 
 def run_request(engine: Engine, request: Request, renderer: Renderer) -> Transcript:

@@ -21,6 +21,10 @@ class Streams:
         return cls(sys.stdin.buffer, sys.stdout, sys.stderr)
 
     @property
+    def stdin_isatty(self) -> bool:
+        return _isatty(self.stdin)
+
+    @property
     def stdout_isatty(self) -> bool:
         return _isatty(self.stdout)
 
@@ -34,7 +38,7 @@ class Streams:
                        soft_wrap=False)
 
 
-def _isatty(stream: TextIO) -> bool:
+def _isatty(stream: TextIO | BinaryIO) -> bool:
     try:
         return stream.isatty() and os.environ.get("TERM") != "dumb"
     except (AttributeError, ValueError):

@@ -12,7 +12,7 @@ from glmv_cli.engine.request import Request, Sampling
 from glmv_cli.errors import UsageError
 from glmv_cli.inputs.image import prepare_image
 from glmv_cli.inputs.source import read_source
-from glmv_cli.models.registry import resolve_model
+from glmv_cli.models.resolve import resolve_model
 from glmv_cli.run import OutputMode, pick_renderer, run_request
 from glmv_cli.streams import Streams
 
@@ -27,6 +27,11 @@ Give the images first and the question last; `-` reads an image from stdin.
   glmv ask before.png after.png "What changed between these two?"
   cat scan.jpg | glmv ask - "Read the serial number"
   glmv ask chart.png "Highest bar?" --json | jq .answer
+  glmv ask report.pdf "Which quarter had the highest margin?"   # as `glmv pdf`
+  glmv ask clip.mp4 "When does the car turn left?"              # as `glmv video`
+
+A PDF or a video (recognised by its bytes, not its name) goes through `glmv pdf` or
+`glmv video` with their defaults; use those commands for their own options.
 
 On a terminal the model's thinking streams by in dim text, then the answer is shown as \
 Markdown. Piped, stdout gets the answer alone as plain text.
@@ -36,8 +41,8 @@ Markdown. Piped, stdout gets the answer alone as plain text.
 def ask(
     inputs: Annotated[list[str], typer.Argument(
         metavar="IMAGE... QUESTION", show_default=False,
-        help="Image files (PNG, JPEG, WebP, GIF, BMP, TIFF, ...) or - for stdin, then the "
-             "question. With no question, glmv describes the image.")],
+        help="Image files (PNG, JPEG, WebP, GIF, BMP, TIFF, ...) or - for stdin, or one PDF "
+             "or video; then the question. With no question, glmv describes the image.")],
     model: opt.ModelName = None,
     model_file: opt.ModelFile = None,
     mmproj: opt.Mmproj = None,
@@ -66,7 +71,35 @@ def ask(
     paths, question = split_question(inputs)
     if paths.count("-") > 1:
         raise UsageError("stdin (-) can be given only once")
-    files = resolve_model(model, model_file, mmproj)
+    kinds = [sniff_kind(p) for p in paths]
+    if "pdf" in kinds or "video" in kinds:
+        if len(paths) > 1:
+            raise UsageError("a PDF or a video goes to `glmv ask` on its own "
+                             "(see `glmv pdf` and `glmv video`)")
+        # No question given: a PDF gets summarised, a video described, not "the image".
+        asked = None if question == DEFAULT_QUESTION and inputs[-1] == paths[0] else question
+        if kinds[0] == "pdf":
+            from glmv_cli.commands.pdf import answer_pdf
+
+            return answer_pdf(
+                Path(paths[0]), asked, model=model, model_file=model_file, mmproj=mmproj,
+                json_out=json_out, hide_thinking=hide_thinking, show_thinking=show_thinking,
+                verbose=verbose, max_tokens=max_tokens, think_budget=think_budget,
+                no_think=no_think, system=system, temperature=temperature, top_k=top_k,
+                top_p=top_p, repeat_penalty=repeat_penalty, seed=seed,
+                max_image_tokens=max_image_tokens, threads=threads, gpu_layers=gpu_layers,
+                context=context)
+        from glmv_cli.commands.video import EngineOptions, answer_video
+
+        return answer_video(
+            paths[0], asked, model=model, model_file=model_file, mmproj=mmproj,
+            mode=OutputMode(json=json_out, hide_thinking=hide_thinking,
+                            show_thinking=show_thinking),
+            sampling=Sampling(temperature, top_k, top_p, repeat_penalty, seed),
+            max_tokens=max_tokens, think_budget=think_budget, think=not no_think,
+            system=system, engine=EngineOptions(threads, gpu_layers, context, verbose),
+            streams=streams)
+    files = resolve_model(model, model_file, mmproj, streams)
     images = tuple(
         prepare_image(read_source(p, streams.stdin), max_image_tokens) for p in paths
     )
@@ -90,6 +123,22 @@ def ask(
         run_request(engine, request, pick_renderer(streams, mode, files.name, request))
     finally:
         engine.close()
+
+
+def sniff_kind(path: str) -> str:
+    """'pdf', 'video' or 'image', from a file's first bytes (stdin is always an image)."""
+    if path == "-":
+        return "image"
+    try:
+        with Path(path).expanduser().open("rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return "image"  # the image reader reports the problem with the file
+    if b"%PDF-" in head:  # the spec allows junk before the header, within 1024 bytes
+        return "pdf"
+    from glmv_cli.inputs.video import sniff
+
+    return "video" if sniff(head[:512]) == "video" else "image"
 
 
 def split_question(args: list[str]) -> tuple[list[str], str]:

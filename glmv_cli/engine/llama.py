@@ -25,15 +25,18 @@ from glmv_cli.engine import native_log
 from glmv_cli.engine.events import Done, Event, Progress, Timings, Usage
 from glmv_cli.engine.parse import StreamParser
 from glmv_cli.engine.prompt import (
+    ANSWER_OPEN,
     ASSISTANT,
     END_OF_TURN,
     FORCE_ANSWER,
+    GRAMMAR_TAGS,
     MEANINGFUL_TAGS,
     NO_THINK,
     THINK_OPEN,
     prompt_head,
 )
 from glmv_cli.engine.request import Request, Sampling, Text
+from glmv_cli.engine.sampler import TokenSampler
 from glmv_cli.errors import ContextOverflowError, Interrupted, ModelError
 from glmv_cli.inputs.image import DEFAULT_MAX_IMAGE_TOKENS, PreparedImage
 
@@ -92,6 +95,7 @@ class LlamaEngine:
         self._n_ctx = 0
         self._batch: llama_cpp.llama_batch | None = None
         self._piece_buf = ctypes.create_string_buffer(256)
+        self._banned: list[int] | None = None  # control tokens a grammar's answer excludes
         self.load_s = 0.0
         # Set when Ctrl-C left a native call running in its thread: the memory it uses
         # must then not be freed (the process is about to exit anyway).
@@ -226,31 +230,51 @@ class LlamaEngine:
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         yield from parser.feed(forced_text)
 
-        sampler = self._make_sampler(request.sampling)
+        grammar = request.grammar
+        constrained = grammar is not None and _answer_open(parser)
+        sampler = (self._make_sampler(request.sampling, grammar) if constrained
+                   else self._make_sampler(request.sampling))
+        recent: list[int] = []  # for the repetition penalty of a grammar sampler
+        think_limit = _think_limit(request)
         finish = "length"
         t0 = time.perf_counter()
         yield Progress("generate", "Generating")
         try:
             while True:
-                tok = llama_cpp.llama_sampler_sample(sampler, self._ctx, -1)
-                if tok in self._stop_ids or llama_cpp.llama_vocab_is_eog(self._vocab, tok):
+                tok = sampler.sample(self._ctx)
+                stop = tok in self._stop_ids or llama_cpp.llama_vocab_is_eog(self._vocab, tok)
+                if stop and (grammar is None or constrained):
                     finish = "stop"
                     break
-                usage.generated_tokens += 1
-                if parser.in_thinking:
-                    usage.thinking_tokens += 1
-                yield from parser.feed(decoder.decode(self._piece(tok)))
-                if usage.generated_tokens >= request.max_tokens:
-                    break
-                feed = [tok]
-                if (
-                    request.think_budget is not None
-                    and parser.in_thinking
-                    and usage.thinking_tokens >= request.think_budget
+                feed: list[int] = []
+                if not stop:  # (a stop token before a grammar's answer is dropped)
+                    usage.generated_tokens += 1
+                    if parser.in_thinking:
+                        usage.thinking_tokens += 1
+                    yield from parser.feed(decoder.decode(self._piece(tok)))
+                    if usage.generated_tokens >= request.max_tokens:
+                        break
+                    feed.append(tok)
+                    recent = [*recent, tok][-PENALTY_LAST_N:]
+                forced = ""
+                if parser.in_thinking and (
+                    stop or (think_limit is not None and usage.thinking_tokens >= think_limit)
                 ):
-                    feed += self.tokenize(FORCE_ANSWER, special=True)
-                    usage.forced_tokens += len(feed) - 1
-                    yield from parser.feed(FORCE_ANSWER)
+                    forced = FORCE_ANSWER  # the reference's way to get an answer
+                elif grammar is not None and not constrained and parser.state == "between":
+                    forced = ANSWER_OPEN  # the model closed its thinking: open the answer
+                elif stop:
+                    forced = FORCE_ANSWER  # a grammar's answer must come: open it
+                if forced:
+                    ids = self.tokenize(forced, special=True)
+                    feed += ids
+                    usage.forced_tokens += len(ids)
+                    yield from parser.feed(forced)
+                if grammar is not None and not constrained and _answer_open(parser):
+                    # The answer has opened: from here on it is sampled under the grammar.
+                    sampler.free()
+                    sampler = self._make_sampler(request.sampling, grammar, recent)
+                    constrained = True
                 if n_used + len(feed) > self._n_ctx:
                     break  # the context window is full
                 n_past = self._decode_tokens(feed, n_past, logits_last=True)
@@ -258,7 +282,7 @@ class LlamaEngine:
         except Interrupted:
             finish = "interrupted"
         finally:
-            llama_cpp.llama_sampler_free(sampler)
+            sampler.free()
             timings.generate_s = time.perf_counter() - t0
         yield from parser.feed(decoder.decode(b"", final=True))
         yield from parser.finish()
@@ -408,7 +432,9 @@ class LlamaEngine:
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
         params = llama_cpp.llama_context_default_params()
-        params.n_ctx = want
+        # llama.cpp clamps n_batch to the n_ctx asked for, and mtmd's image batches hold
+        # n_batch tokens: a context below N_BATCH, reused later for a bigger image, aborts.
+        params.n_ctx = max(want, min(N_BATCH, limit))
         params.n_batch = N_BATCH
         params.n_ubatch = N_BATCH
         params.n_threads = params.n_threads_batch = self.threads
@@ -452,13 +478,25 @@ class LlamaEngine:
             n = llama_cpp.llama_token_to_piece(self._vocab, tok, buf, len(buf), 0, special)
         return buf.raw[:n]
 
-    def _make_sampler(self, s: Sampling) -> llama_cpp.llama_sampler_p:
+    def _make_sampler(self, s: Sampling, grammar: str | None = None,
+                      history: list[int] | None = None) -> TokenSampler:
+        """The sampler; with `grammar`, only tokens it allows can be drawn.
+
+        Control tokens other than end-of-turn and the answer's own tags are banned under a
+        grammar, so that its character rules cannot match e.g. `<|assistant|>` as text.
+        `history`: recent tokens, so the repetition penalty keeps its memory.
+        """
         chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
         add = llama_cpp.llama_sampler_chain_add
+        n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
+        if grammar is not None:
+            add(chain, self._control_ban(n_vocab))
         if s.repeat_penalty != 1.0:
-            n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
-            add(chain, llama_cpp.llama_sampler_init_penalties(
-                n_vocab, PENALTY_LAST_N, s.repeat_penalty, 0.0, 0.0))
+            penalties = llama_cpp.llama_sampler_init_penalties(
+                n_vocab, PENALTY_LAST_N, s.repeat_penalty, 0.0, 0.0)
+            for tok in history or ():
+                llama_cpp.llama_sampler_accept(penalties, tok)
+            add(chain, penalties)
         if s.temperature <= 0:
             add(chain, llama_cpp.llama_sampler_init_greedy())
         else:
@@ -468,7 +506,30 @@ class LlamaEngine:
             add(chain, llama_cpp.llama_sampler_init_temp(s.temperature))
             seed = llama_cpp.LLAMA_DEFAULT_SEED if s.seed is None else s.seed
             add(chain, llama_cpp.llama_sampler_init_dist(seed))
-        return chain
+        g = None
+        if grammar is not None:
+            native_log.clear()
+            g = llama_cpp.llama_sampler_init_grammar(self._vocab, grammar.encode(), b"root")
+            if not g:
+                llama_cpp.llama_sampler_free(chain)
+                raise ValueError("llama.cpp rejected the grammar: "
+                                 + native_log.last_error("parse error"))
+        return TokenSampler(chain, g, n_vocab)
+
+    def _control_ban(self, n_vocab: int) -> llama_cpp.llama_sampler_p:
+        """A logit bias of -inf on control tokens a grammar's answer must not contain."""
+        if self._banned is None:
+            keep = {self._single_token(t) for t in GRAMMAR_TAGS}
+            self._banned = [
+                t for t in range(n_vocab)
+                if llama_cpp.llama_vocab_is_control(self._vocab, t)
+                and not llama_cpp.llama_vocab_is_eog(self._vocab, t) and t not in keep
+            ]
+        banned = self._banned
+        biases = (llama_cpp.llama_logit_bias * len(banned))()
+        for i, t in enumerate(banned):
+            biases[i].token, biases[i].bias = t, float("-inf")
+        return llama_cpp.llama_sampler_init_logit_bias(n_vocab, len(banned), biases)
 
     def _flash_attn_type(self) -> int:
         return (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if self.settings.flash_attn
@@ -478,6 +539,20 @@ class LlamaEngine:
         buf = ctypes.create_string_buffer(64)
         n = llama_cpp.llama_model_meta_val_str(self._model, b"general.architecture", buf, 64)
         return buf.value.decode() if n >= 0 else "unknown"
+
+
+def _answer_open(parser: StreamParser) -> bool:
+    return parser.state in ("answer", "after")
+
+
+def _think_limit(request: Request) -> int | None:
+    """Thinking tokens before the answer is forced: the budget, and with a grammar, early
+    enough that `answer_reserve` tokens are left for the answer."""
+    limit = request.think_budget
+    if request.grammar is not None:
+        room = max(0, request.max_tokens - request.answer_reserve)
+        limit = room if limit is None else min(limit, room)
+    return limit
 
 
 def _chunk_tokens(chunk: mtmd.mtmd_input_chunk_p) -> list[int]:

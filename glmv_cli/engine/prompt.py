@@ -15,6 +15,9 @@ THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 BOX_OPEN, BOX_CLOSE = "<|begin_of_box|>", "<|end_of_box|>"
 MEANINGFUL_TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE, BOX_OPEN, BOX_CLOSE)
+# Control tokens an answer written under a grammar may contain (as `<|begin_of_box|>`
+# token literals in the GBNF); every other control token is banned there.
+GRAMMAR_TAGS = (ANSWER_CLOSE, BOX_OPEN, BOX_CLOSE)
 
 # The model ends its turn with any of these.
 END_OF_TURN = ("<|user|>", "<|endoftext|>", "<|observation|>")

@@ -53,6 +53,12 @@ class Request:
     max_tokens: int = DEFAULT_MAX_TOKENS
     think_budget: int | None = None  # thinking tokens before `</think><answer>` is forced
     think: bool = True  # False: open the answer at once (`--no-think`)
+    # GBNF (llama.cpp grammar, with a `root` rule) for the answer: the text after
+    # `<answer>` is sampled under it, the thinking before it stays free.
+    grammar: str | None = None
+    # Tokens kept for the answer: with a grammar, thinking is closed (`</think><answer>`
+    # forced) once fewer than this many of `max_tokens` are left.
+    answer_reserve: int = 0
 
     @property
     def images(self) -> tuple[PreparedImage, ...]:

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from glmv_cli.engine.boxes import to_pixels
 from glmv_cli.engine.events import Done, Event, Progress
 from glmv_cli.engine.transcript import Transcript
 from glmv_cli.inputs.image import PreparedImage
@@ -13,8 +14,12 @@ from glmv_cli.render.progress import StatusLine
 
 
 def result_object(transcript: Transcript, model: str,
-                  images: tuple[PreparedImage, ...]) -> dict[str, Any]:
-    """The machine-readable result; keys are stable, documented in the README."""
+                  images: tuple[PreparedImage, ...],
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The machine-readable result; keys are stable, documented in the README.
+
+    `extra` adds a command's own keys (e.g. `glmv video`'s `frames`).
+    """
     done = transcript.done
     usage = asdict(done.usage) if done else {}
     if done:
@@ -24,12 +29,7 @@ def result_object(transcript: Transcript, model: str,
         item: dict[str, Any] = {"text": box.text, "coords": [list(c) for c in box.coords]}
         if len(images) == 1 and box.coords:
             # 0-1000 of the image as the model saw it, which is the original stretched.
-            w, h = images[0].original_size
-            item["pixels"] = [
-                [round(x1 * w / 1000), round(y1 * h / 1000), round(x2 * w / 1000),
-                 round(y2 * h / 1000)]
-                for x1, y1, x2, y2 in box.coords
-            ]
+            item["pixels"] = [list(to_pixels(c, images[0].original_size)) for c in box.coords]
         boxes.append(item)
     return {
         "model": model,
@@ -46,6 +46,7 @@ def result_object(transcript: Transcript, model: str,
         ],
         "usage": usage,
         "timings": _timings(done) if done else {},
+        **(extra or {}),
     }
 
 
@@ -58,8 +59,9 @@ def _timings(done: Done) -> dict[str, Any]:
 
 class JsonRenderer:
     def __init__(self, out: TextIO, model: str, images: tuple[PreparedImage, ...],
-                 status: StatusLine | None) -> None:
+                 status: StatusLine | None, extra: dict[str, Any] | None = None) -> None:
         self.out, self.model, self.images, self.status = out, model, images, status
+        self.extra = extra
 
     def event(self, event: Event) -> None:
         if self.status and isinstance(event, Progress):
@@ -68,6 +70,6 @@ class JsonRenderer:
     def close(self, transcript: Transcript) -> None:
         if self.status:
             self.status.stop()
-        obj = result_object(transcript, self.model, self.images)
+        obj = result_object(transcript, self.model, self.images, self.extra)
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         self.out.flush()

@@ -6,19 +6,23 @@ from typing import TextIO
 
 from glmv_cli.engine.events import Answer, Event, Progress, Thinking
 from glmv_cli.engine.transcript import Transcript
+from glmv_cli.inputs.image import PreparedImage
 from glmv_cli.render.progress import StatusLine
-from glmv_cli.render.summary import truncation_warning
+from glmv_cli.render.summary import box_lines, truncation_warning
 
 
 class PlainRenderer:
     """Streams the answer to `out`; thinking to `err` only when asked (`--show-thinking`).
 
-    Trailing whitespace is held back so the output ends in exactly one newline.
+    Trailing whitespace is held back so the output ends in exactly one newline. Boxes in
+    the answer are listed on `err` (stdout keeps the answer alone) when `images` is given.
     """
 
     def __init__(self, out: TextIO, err: TextIO, show_thinking: bool,
-                 status: StatusLine | None) -> None:
+                 status: StatusLine | None, images: tuple[PreparedImage, ...] | None = None
+                 ) -> None:
         self.out, self.err = out, err
+        self.images = images
         self.show_thinking = show_thinking
         self.status = status
         self._held = ""
@@ -58,6 +62,9 @@ class PlainRenderer:
         if self._wrote_answer:
             self.out.write("\n")
             self.out.flush()
+        if self.images is not None:
+            for line in box_lines(transcript.boxes, self.images):
+                self.err.write(f"glmv: {line}\n")
         warning = transcript.done and truncation_warning(transcript.done)
         if warning:
             self.err.write(f"glmv: warning: {warning}\n")

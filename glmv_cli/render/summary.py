@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from glmv_cli.engine.events import Done
+from glmv_cli.engine.boxes import to_pixels
+from glmv_cli.engine.events import Box, Done
+from glmv_cli.inputs.image import PreparedImage
 
 
 def stats_line(done: Done) -> str:
@@ -23,3 +25,20 @@ def truncation_warning(done: Done) -> str | None:
         return ("the answer was cut off: it hit --max-tokens or the context window "
                 "(raise --max-tokens, or cap thinking with --think-budget)")
     return None
+
+
+def box_lines(boxes: list[Box], images: tuple[PreparedImage, ...]) -> list[str]:
+    """One readable line per box of the answer: pixels of the image when the question had
+    one image (0-1000 of the model's view otherwise)."""
+    lines = []
+    n = 0
+    for box in boxes:
+        for coords in box.coords:
+            n += 1
+            if len(images) == 1:
+                x1, y1, x2, y2 = to_pixels(coords, images[0].original_size)
+                lines.append(f"box {n}: {x1},{y1},{x2},{y2} px in {images[0].source}")
+            else:
+                lines.append(f"box {n}: " + ",".join(f"{v:g}" for v in coords)
+                             + " (0-1000 of the image)")
+    return lines

@@ -12,8 +12,9 @@ from rich.text import Text
 
 from glmv_cli.engine.events import Answer, Event, Progress, Thinking
 from glmv_cli.engine.transcript import Transcript
+from glmv_cli.inputs.image import PreparedImage
 from glmv_cli.render.progress import StatusLine
-from glmv_cli.render.summary import stats_line, truncation_warning
+from glmv_cli.render.summary import box_lines, stats_line, truncation_warning
 
 # Control characters in model output (an ESC could restyle or move the cursor) are dropped
 # on a terminal; newlines and tabs stay.
@@ -28,8 +29,10 @@ class TerminalRenderer:
     than the screen, so the full Markdown is printed once, at the end.
     """
 
-    def __init__(self, console: Console, hide_thinking: bool, show_stats: bool = True) -> None:
+    def __init__(self, console: Console, hide_thinking: bool, show_stats: bool = True,
+                 images: tuple[PreparedImage, ...] | None = None) -> None:
         self.console = console
+        self.images = images  # given: boxes in the answer are listed after it
         self.hide_thinking = hide_thinking
         self.show_stats = show_stats
         self._status: StatusLine | None = StatusLine(console)
@@ -96,6 +99,9 @@ class TerminalRenderer:
             self._end_thinking()
         if self._answer.strip():
             self.console.print(Markdown(self._answer.strip()))
+        if self.images is not None:
+            for line in box_lines(transcript.boxes, self.images):
+                self.console.print(Text(line, style="dim"))
         done = transcript.done
         if done is None:
             return

@@ -195,7 +195,7 @@ def test_empty_stdin(glmv):
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["--model", "nope"], "unknown model 'nope'"),
-    (["--model", "glm-4.6v-flash:q4_k_m"], "hf download ggml-org/GLM-4.6V-Flash-GGUF"),
+    (["--model", "glm-4.6v-flash:q4_k_m"], "glmv pull glm-4.6v-flash:q4_k_m"),
     (["--model-file", "missing.gguf", "--mmproj", str(TINY_MMPROJ)], "model file not found"),
     (["--model-file", str(TINY_MODEL), "--mmproj", str(MISMATCH_MMPROJ)], "does not match"),
     (["--model-file", str(TINY_MMPROJ), "--mmproj", str(TINY_MMPROJ)], "CLIP"),
@@ -312,3 +312,36 @@ def test_python_dash_m_and_version(glmv):
 
 def test_module_paths_exist():
     assert Path(TINY_MODEL).stat().st_size < 2_000_000
+
+
+# -- ask hands PDFs and videos to their own pipelines (type sniffed from the bytes) ------
+
+
+def test_ask_reads_a_pdf_through_the_document_pipeline(glmv, tmp_path):
+    from tests.pdf_files import make_mixed_pdf
+
+    doc = make_mixed_pdf(tmp_path / "report.bin")  # no .pdf suffix: the bytes decide
+    r = glmv("ask", str(doc), "Which quarter?", *SHORT, "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["pages_as_text"] and out["pages_as_images"]  # text layer used, scans rendered
+    summary = glmv("ask", str(doc), *SHORT, "--json")  # no question: a summary
+    assert summary.returncode == 0, summary.stderr
+
+
+def test_ask_reads_a_video_as_timestamped_frames(glmv, tmp_path):
+    from tests.videos import write_video
+
+    clip = write_video(tmp_path / "clip.mp4", frames=48, fps=12)
+    r = glmv("ask", str(clip), "When does it change?", *SHORT, "--json")
+    assert r.returncode == 0, r.stderr
+    frames = json.loads(r.stdout)["frames"]
+    assert [f["timestamp"] for f in frames] == [0, 1, 2, 3]
+
+
+def test_a_pdf_or_video_goes_to_ask_alone(glmv, tmp_path, image):
+    from tests.pdf_files import make_text_pdf
+
+    doc = make_text_pdf(tmp_path / "a.pdf")
+    r = glmv("ask", str(image), str(doc), "q")
+    assert r.returncode == 2 and "goes to `glmv ask` on its own" in r.stderr

@@ -13,6 +13,7 @@ import pytest
 from glmv_cli.engine.events import Answer, Done, Progress, Thinking
 from glmv_cli.engine.llama import EngineSettings, LlamaEngine
 from glmv_cli.engine.request import Request, Text
+from glmv_cli.engine.sampler import TokenSampler
 from glmv_cli.engine.transcript import Transcript
 from glmv_cli.errors import ContextOverflowError, ModelError
 from glmv_cli.inputs.image import prepare_image
@@ -208,7 +209,8 @@ def test_generation_stops_on_end_of_turn(engine, image, monkeypatch):
     """Make <|user|> the only possible token: generation stops at once, finish 'stop'."""
     (user,) = engine.tokenize("<|user|>", special=True)
     bias_chain = _force_token_sampler(engine, user)
-    monkeypatch.setattr(engine, "_make_sampler", lambda s: bias_chain)
+    monkeypatch.setattr(engine, "_make_sampler",
+                        lambda s: TokenSampler(bias_chain, None, 0))
     t, _ = ask(engine, Request("q", media=(load(image),), max_tokens=50))
     assert t.done.finish_reason == "stop" and t.done.usage.generated_tokens == 0
 
@@ -341,3 +343,19 @@ def _force_token_sampler(engine, token: int):
         n_vocab, 1, bias))
     llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
     return chain
+
+
+def test_a_small_context_reused_for_a_bigger_image_holds_it(tmp_path):
+    """llama.cpp clamps n_batch to the n_ctx asked for; mtmd's image batches are n_batch
+    long. A first request of ~280 tokens used to leave a context whose batch could not take
+    the 391-token image of the next request (an abort in mtmd)."""
+    eng = LlamaEngine(EngineSettings(TINY_MODEL, TINY_MMPROJ, threads=2))
+    try:
+        small = load(make_image(tmp_path / "f.png", (320, 240)), 256)
+        ask(eng, Request("q", media=(small, small, small), max_tokens=1))
+        big = load(make_image(tmp_path / "b.png", (640, 480)))
+        t, _ = ask(eng, Request("Compare.", media=(small, big), max_tokens=1))
+        assert t.done.usage.image_tokens == small.tokens + big.tokens == small.tokens + 391
+        assert llama_cpp.llama_n_batch(eng._ctx) >= big.tokens
+    finally:
+        eng.close()

@@ -1,0 +1,420 @@
+"""Answering over documents: pages become prompt parts, and the parts become one request when
+they fit the context, or a map-reduce over page groups when they do not.
+
+The plan is a stream of events like the engine's: `StepStart`, the engine's own events for
+that step, `StepEnd`; renderers show progress across steps and stream the final answer.
+
+Map steps ask each page group for short notes with page citations, on a small generation
+budget (MAP_MAX_TOKENS, MAP_THINK_BUDGET): on a CPU every generated token costs about as
+much as eight prompt tokens, and notes only need to carry facts forward. The reduce step
+answers from the notes with the user's own budget. If the notes themselves do not fit,
+they are combined in groups first (another round), until they do.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
+
+from glmv_cli.engine.base import Engine
+from glmv_cli.engine.events import Answer, Event
+from glmv_cli.engine.prompt import ASSISTANT, NO_THINK, prompt_head
+from glmv_cli.engine.request import Part, Request, Text
+from glmv_cli.engine.transcript import Transcript
+from glmv_cli.errors import ContextOverflowError, Interrupted, OutputClosed
+from glmv_cli.inputs.image import PreparedImage
+from glmv_cli.inputs.pdf import (
+    PageMode,
+    PdfDocument,
+    VisionMode,
+    choose_mode,
+    page_content,
+    render_page,
+)
+
+MAP_MAX_TOKENS = 1024  # per page group: notes, not essays
+MAP_THINK_BUDGET = 384  # thinking tokens per page group before the notes are forced
+ANSWER_RESERVE = 4096  # room kept for the final answer when deciding whether all fits
+MARGIN = 16  # tokens of slack for what we do not count exactly (forced tags, rounding)
+IMAGE_WRAP = 2  # <|begin_of_image|> and <|end_of_image|>, which mtmd adds to each image
+
+SUMMARY = ("Summarise this document: what it is, its main points and its conclusions. "
+           "Cite the pages you draw on as (p. N).")
+ANSWER = "{question}\n\nAnswer from the document above and cite the pages you use as (p. N)."
+MAP_QUESTION = (
+    "These are pages {pages} of a {n}-page document. Note briefly what they say that helps "
+    "answer the question below, citing pages as (p. N); if nothing here helps, say so in "
+    "one line.\n\nQuestion: {question}")
+MAP_SUMMARY = ("These are pages {pages} of a {n}-page document. Summarise them in a few "
+               "bullet points, citing pages as (p. N).")
+COMBINE_QUESTION = (
+    "The notes above cover pages {pages} of a {n}-page document. Merge them into shorter "
+    "notes that keep every fact that helps answer the question below, with its page "
+    "citations (p. N).\n\nQuestion: {question}")
+COMBINE_SUMMARY = ("The notes above cover pages {pages} of a {n}-page document. Merge them "
+                   "into a few bullet points that keep the main points and their page "
+                   "citations (p. N).")
+REDUCE_QUESTION = (
+    "The notes above were taken from parts of a {n}-page document, page by page. Using "
+    "them, answer this question and cite pages as (p. N):\n\n{question}")
+REDUCE_SUMMARY = ("The notes above were taken from parts of a {n}-page document, page by "
+                  "page. Using them, summarise the whole document: what it is, its main "
+                  "points and conclusions. Cite pages as (p. N).")
+TRANSCRIBE = ("Transcribe this page into Markdown, exactly as written: headings as "
+              "headings, lists as lists, tables as Markdown tables, and figures as a short "
+              "[Figure: ...] description. Output only the Markdown.")
+
+StepKind = Literal["answer", "map", "combine", "reduce", "transcribe", "text-layer"]
+
+
+class TokenCounter(Protocol):
+    """What planning needs from a loaded engine besides `generate`."""
+
+    def tokenize(self, text: str, special: bool) -> list[int]: ...
+
+
+class DocumentEngine(Engine, TokenCounter, Protocol):
+    pass
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """One page, prepared: its prompt parts, how it goes in (text or image) and why."""
+
+    number: int  # 1-based, as users and citations count
+    mode: PageMode
+    reason: str
+    text: str  # the text layer ('' when there is none)
+    image: PreparedImage | None
+    prepare_s: float  # seconds to read and render it
+    tokens: int = 0  # prompt tokens, once counted
+
+    def parts(self) -> tuple[Part, ...]:
+        """The page labelled with its number, so that the model can cite it."""
+        if self.image is not None:
+            return (Text(f"Page {self.number}:\n"), self.image, Text("\n\n"))
+        body = self.text.strip() or "(this page has no text)"
+        return (Text(f"Page {self.number}:\n{body}\n\n"),)
+
+
+def prepare_pages(pdf: PdfDocument, indexes: Sequence[int], vision: VisionMode,
+                  max_image_tokens: int, dpi: float | None = None,
+                  on_page: Callable[[int, int], None] | None = None) -> list[DocumentPage]:
+    """Read each page's text layer, decide text or image, and render the image pages."""
+    pages = []
+    for i, index in enumerate(indexes):
+        if on_page:
+            on_page(i, len(indexes))
+        t0 = time.perf_counter()
+        content = page_content(pdf, index)
+        mode, reason = choose_mode(content, vision)
+        image = render_page(pdf, index, max_image_tokens, dpi).image if mode == "image" else None
+        pages.append(DocumentPage(index + 1, mode, reason, content.text, image,
+                                  time.perf_counter() - t0))
+    return pages
+
+
+def count_tokens(engine: TokenCounter, pages: Sequence[DocumentPage]) -> list[DocumentPage]:
+    """The pages with their exact prompt token counts (text tokenized, images by size)."""
+    return [replace(p, tokens=_parts_tokens(engine, p.parts())) for p in pages]
+
+
+def _parts_tokens(engine: TokenCounter, parts: Sequence[Part]) -> int:
+    n = 0
+    for part in parts:
+        if isinstance(part, Text):
+            n += len(engine.tokenize(part.text, special=part.control))
+        else:
+            n += part.tokens + IMAGE_WRAP
+    return n
+
+
+# -- events ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepStart:
+    """A request over some pages begins. `final` marks the step whose answer is the answer."""
+
+    number: int  # 1-based
+    total: int  # steps planned so far (a second reduce round adds to it)
+    kind: StepKind
+    pages: tuple[int, ...]
+    final: bool
+    weight: int  # prompt tokens, for progress and ETA
+
+
+@dataclass(frozen=True)
+class StepEnd:
+    start: StepStart
+    transcript: Transcript
+
+
+DocumentEvent = StepStart | StepEnd | Event
+
+
+@dataclass
+class DocumentTranscript:
+    """The whole run folded: every step's transcript, and the final answer's."""
+
+    steps: list[StepEnd] = field(default_factory=list)
+    final: Transcript | None = None
+    strategy: Literal["single", "map-reduce", "transcribe"] | None = None
+
+    def add(self, event: DocumentEvent) -> None:
+        if isinstance(event, StepEnd):
+            self.steps.append(event)
+            if event.start.final:
+                self.final = event.transcript
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Token room: the context window and what generation needs of it."""
+
+    n_ctx: int
+    max_tokens: int  # the user's --max-tokens
+
+    @property
+    def answer_reserve(self) -> int:
+        return min(self.max_tokens, ANSWER_RESERVE, self.n_ctx // 2)
+
+    @property
+    def map_max_tokens(self) -> int:
+        return min(self.max_tokens, MAP_MAX_TOKENS, self.n_ctx // 4)
+
+
+# -- planning and running ----------------------------------------------------------------
+
+
+def answer_document(engine: DocumentEngine, pages: Sequence[DocumentPage], question: str | None,
+                    template: Request, limits: Limits, n_pages: int,
+                    result: DocumentTranscript) -> Iterator[DocumentEvent]:
+    """Answer `question` (None: summarise) over counted `pages`: one request if it fits in
+    `limits` with room for the answer, else map-reduce. `template` carries the user's system
+    prompt and generation settings; `n_pages` is the document's length, for the prompts."""
+    media = tuple(part for p in pages for part in p.parts())
+    prompt = ANSWER.format(question=question) if question else SUMMARY
+    weight = sum(p.tokens for p in pages)
+    if weight + _overhead(engine, template, prompt) + limits.answer_reserve <= limits.n_ctx:
+        result.strategy = "single"
+        step = StepStart(1, 1, "answer", _numbers(pages), True, weight)
+        yield from _run(engine, step, replace(template, question=prompt, media=media), result)
+        return
+
+    result.strategy = "map-reduce"
+    map_request = _map_settings(template, limits)
+
+    def map_text(nums: Sequence[int], notes: bool = False) -> str:
+        if notes:
+            ask, summary = COMBINE_QUESTION, COMBINE_SUMMARY
+        else:
+            ask, summary = MAP_QUESTION, MAP_SUMMARY
+        span = page_span(nums)
+        return (ask.format(pages=span, n=n_pages, question=question) if question
+                else summary.format(pages=span, n=n_pages))
+
+    def fits(sizes: Sequence[int], nums: Sequence[int], notes: bool = False) -> bool:
+        need = sum(sizes) + _overhead(engine, template, map_text(nums, notes))
+        return need + limits.map_max_tokens <= limits.n_ctx
+
+    groups = _group(len(pages), lambda g: fits([pages[i].tokens for i in g],
+                                               [pages[i].number for i in g]),
+                    lambda i: _too_big(pages[i], limits))
+    total = len(groups) + 1
+    notes: list[tuple[tuple[int, ...], str]] = []
+    for g in groups:
+        group = [pages[i] for i in g]
+        nums = _numbers(group)
+        step = StepStart(len(result.steps) + 1, total, "map", nums, False,
+                         sum(p.tokens for p in group))
+        media = tuple(part for p in group for part in p.parts())
+        tr = yield from _run(engine, step,
+                             replace(map_request, question=map_text(nums), media=media), result)
+        notes.append((nums, tr.answer.strip() or "(no notes)"))
+
+    final_prompt = (REDUCE_QUESTION.format(n=n_pages, question=question) if question
+                    else REDUCE_SUMMARY.format(n=n_pages))
+    while True:
+        parts = [Text(f"Notes on pages {page_span(nums)}:\n{body}\n\n") for nums, body in notes]
+        sizes = [_parts_tokens(engine, [p]) for p in parts]
+        all_pages = tuple(n for nums, _ in notes for n in nums)
+        need = sum(sizes) + _overhead(engine, template, final_prompt)
+        if need + limits.answer_reserve <= limits.n_ctx or len(notes) == 1:
+            step = StepStart(len(result.steps) + 1, len(result.steps) + 1, "reduce", all_pages,
+                             True, sum(sizes))
+            yield from _run(engine, step,
+                            replace(template, question=final_prompt, media=tuple(parts)), result)
+            return
+        # The notes are too long for one prompt: combine them in groups, then try again.
+        def notes_fit(g: list[int], notes: list = notes, sizes: list[int] = sizes) -> bool:
+            return fits([sizes[i] for i in g], [n for i in g for n in notes[i][0]], notes=True)
+
+        groups = _group(len(notes), notes_fit, lambda i: ContextOverflowError(
+            "the notes on one page group do not fit the context", hint="raise --context"))
+        if len(groups) == len(notes):  # no two notes fit together: no progress possible
+            raise ContextOverflowError("the notes from the page groups do not fit together in "
+                                       "the context", hint="raise --context")
+        total = len(result.steps) + len(groups) + 1
+        merged = []
+        for g in groups:
+            nums = tuple(n for i in g for n in notes[i][0])
+            step = StepStart(len(result.steps) + 1, total, "combine", nums, False,
+                             sum(sizes[i] for i in g))
+            tr = yield from _run(engine, step, replace(
+                map_request, question=map_text(nums, notes=True),
+                media=tuple(parts[i] for i in g)), result)
+            merged.append((nums, tr.answer.strip() or "(no notes)"))
+        notes = merged
+
+
+def transcribe_document(engine: DocumentEngine, pages: Sequence[DocumentPage],
+                        template: Request, result: DocumentTranscript,
+                        ) -> Iterator[DocumentEvent]:
+    """Each page to Markdown, in order: image pages through the model, text pages straight
+    from their text layer (the model would only retype text we already have exactly)."""
+    result.strategy = "transcribe"
+    total = len(pages)
+    for i, page in enumerate(pages, start=1):
+        if page.image is None:
+            step = StepStart(i, total, "text-layer", (page.number,), True, page.tokens)
+            yield step
+            tr = Transcript()
+            for event in (Answer(_tidy(page.text)),):
+                tr.add(event)
+                yield event
+            end = StepEnd(step, tr)
+            result.add(end)
+            yield end
+            continue
+        step = StepStart(i, total, "transcribe", (page.number,), True, page.tokens)
+        yield from _run(engine, step,
+                        replace(template, question=TRANSCRIBE, media=(page.image,)), result)
+
+
+def _run(engine: Engine, step: StepStart, request: Request,
+         result: DocumentTranscript) -> Iterator[DocumentEvent]:
+    """One step: its start, the engine's events, its end; returns its transcript."""
+    yield step
+    tr = Transcript()
+    for event in engine.generate(request):
+        tr.add(event)
+        yield event
+    end = StepEnd(step, tr)
+    result.add(end)
+    yield end
+    if tr.done and tr.done.finish_reason == "interrupted":
+        raise Interrupted()
+    return tr
+
+
+def _map_settings(template: Request, limits: Limits) -> Request:
+    budget = MAP_THINK_BUDGET if template.think_budget is None else min(
+        template.think_budget, MAP_THINK_BUDGET)
+    return replace(template, max_tokens=limits.map_max_tokens, think_budget=budget)
+
+
+def _overhead(engine: TokenCounter, template: Request, question: str) -> int:
+    """Prompt tokens around the media: the turn head, the question, the assistant turn."""
+    n = sum(len(engine.tokenize(text, special=control))
+            for text, control in prompt_head(template.system))
+    n += len(engine.tokenize(question, special=False))
+    n += len(engine.tokenize(ASSISTANT + NO_THINK, special=True))
+    return n + MARGIN
+
+
+def _group(n: int, fits: Callable[[list[int]], bool],
+           too_big: Callable[[int], Exception]) -> list[list[int]]:
+    """Items 0..n-1 in consecutive groups, each as large as `fits` allows (greedy)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for i in range(n):
+        if fits([*current, i]):
+            current.append(i)
+            continue
+        if not current or not fits([i]):
+            raise too_big(i)
+        groups.append(current)
+        current = [i]
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _too_big(page: DocumentPage, limits: Limits) -> ContextOverflowError:
+    return ContextOverflowError(
+        f"page {page.number} needs {page.tokens} tokens, too many for a {limits.n_ctx}-token "
+        f"context with room to answer",
+        hint="lower --max-image-tokens or raise --context",
+    )
+
+
+def _numbers(pages: Sequence[DocumentPage]) -> tuple[int, ...]:
+    return tuple(p.number for p in pages)
+
+
+def page_span(numbers: Sequence[int]) -> str:
+    """Page numbers as people write them: '3-7', '1, 4-6, 9'."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def _tidy(text: str) -> str:
+    """A text layer as Markdown body: trailing spaces gone, at most one blank line in a row."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out) if out else "(this page has no text)"
+
+
+_CITE = re.compile(
+    r"\b(?:pp?\.|pages?)\s*(\d+(?:\s*[-–]\s*\d+)?(?:\s*(?:,|and|&)\s*\d+(?:\s*[-–]\s*\d+)?)*)",
+    re.IGNORECASE)
+
+
+def cited_pages(text: str, valid: Sequence[int]) -> list[int]:
+    """Page numbers an answer cites ('(p. 3)', 'pp. 4-6', 'pages 2 and 7'), among `valid`."""
+    found: set[int] = set()
+    for m in _CITE.finditer(text):
+        for item in re.split(r"\s*(?:,|and|&)\s*", m[1]):
+            ends = [int(x) for x in re.split(r"\s*[-–]\s*", item) if x]
+            if len(ends) == 2 and ends[0] <= ends[1] and ends[1] - ends[0] < 10_000:
+                found.update(range(ends[0], ends[1] + 1))
+            elif ends:
+                found.add(ends[0])
+    allowed = set(valid)
+    return sorted(n for n in found if n in allowed)
+
+
+
+class DocumentRenderer(Protocol):
+    def event(self, event: DocumentEvent) -> None: ...
+
+    def close(self, result: DocumentTranscript) -> None: ...
+
+
+def run_document(events: Iterator[DocumentEvent], renderer: DocumentRenderer,
+                 result: DocumentTranscript) -> DocumentTranscript:
+    """Feed a plan's events to `renderer`; after Ctrl-C, close it (showing what was
+    produced) and raise Interrupted. A closed stdout ends the run quietly."""
+    try:
+        try:
+            for event in events:
+                renderer.event(event)
+        except Interrupted:
+            renderer.close(result)
+            raise
+        renderer.close(result)
+    except BrokenPipeError:
+        raise OutputClosed() from None
+    return result

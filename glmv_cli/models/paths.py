@@ -1,0 +1,37 @@
+"""Where glmv keeps its own files: the config dir (config.toml, the user's models.toml).
+
+Model weights live in the Hugging Face cache (HF_HOME / HF_HUB_CACHE), where other tools
+already look for them; glmv does not copy them anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP = "glmv"
+
+
+def config_dir() -> Path:
+    """`$GLMV_HOME` if set, else the platform's config dir (~/.config/glmv on Linux)."""
+    home = os.environ.get("GLMV_HOME")
+    if home:
+        return Path(home).expanduser()
+    from platformdirs import user_config_path
+
+    return user_config_path(APP, appauthor=False)
+
+
+def config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+def user_registry() -> Path:
+    return config_dir() / "models.toml"
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache, as huggingface-hub resolves it (HF_HUB_CACHE, HF_HOME)."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
