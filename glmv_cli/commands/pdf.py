@@ -36,6 +36,8 @@ pages as (p. N).
 Pages = Annotated[str | None, typer.Option(
     "--pages", "-p", rich_help_panel=DOCUMENT, show_default=False,
     help="Pages to read, counted from 1: 4-6, 1,3,5, 9- (to the end). Default: all.")]
+
+
 class VisionChoice(StrEnum):
     auto = "auto"
     always = "always"
@@ -57,6 +59,7 @@ Transcribe = Annotated[bool, typer.Option(
     "--transcribe", rich_help_panel=DOCUMENT,
     help="Transcribe each page to Markdown (tables as tables), page by page. Thinking is "
          "off unless --think-budget is given.")]
+
 
 def pdf(
     file: Annotated[Path, typer.Argument(metavar="PDF", show_default=False,
