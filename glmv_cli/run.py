@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from glmv_cli.engine.base import Engine
 from glmv_cli.engine.request import Request
@@ -13,6 +14,33 @@ from glmv_cli.render.json import JsonRenderer
 from glmv_cli.render.plain import PlainRenderer
 from glmv_cli.render.progress import StatusLine
 from glmv_cli.streams import Streams
+
+if TYPE_CHECKING:
+    from glmv_cli.engine.llama import EngineSettings
+    from glmv_cli.models.resolve import ModelFiles
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """The performance options every answering command takes."""
+
+    threads: int | None = None
+    gpu_layers: int | None = None
+    context: int | None = None
+    max_image_tokens: int = 1024
+    verbose: bool = False
+
+    def settings(self, files: ModelFiles, max_image_tokens: int | None = None
+                 ) -> EngineSettings:
+        """How to run `files`; `max_image_tokens` overrides the per-image budget."""
+        # Imported here so that `glmv --help` and `--version` do not load llama.cpp.
+        from glmv_cli.engine.llama import EngineSettings
+
+        return EngineSettings(
+            model_path=files.model, mmproj_path=files.mmproj, threads=self.threads,
+            gpu_layers=self.gpu_layers, context_limit=self.context,
+            max_image_tokens=max_image_tokens or self.max_image_tokens, verbose=self.verbose,
+        )
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,14 @@ from glmv_cli.actions import Platform
 from glmv_cli.actions.grammar import ANSWER_RESERVE, action_grammar
 from glmv_cli.actions.parse import Action, ActionError, parse_action
 from glmv_cli.actions.prompt import build_prompt, load_history
-from glmv_cli.commands.answer import EngineOptions, answer, print_json
+from glmv_cli.commands.answer import answer, print_json
 from glmv_cli.engine.request import Request, Sampling
 from glmv_cli.errors import ContextOverflowError, GlmvError, InputError, UsageError
 from glmv_cli.inputs.image import prepare_image
 from glmv_cli.inputs.source import read_source
 from glmv_cli.models.resolve import resolve_model
 from glmv_cli.render.draw import Mark, check_draw_path, draw_marks, open_oriented, save_atomic
-from glmv_cli.run import OutputMode
+from glmv_cli.run import EngineOptions, OutputMode
 from glmv_cli.streams import Streams
 
 HELP = """Decide the next GUI action for a task, from a screenshot.

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from glmv_cli.engine.request import Request
@@ -18,19 +17,8 @@ from glmv_cli.render import Renderer
 from glmv_cli.render.json import result_object
 from glmv_cli.render.plain import PlainRenderer
 from glmv_cli.render.progress import StatusLine
-from glmv_cli.run import OutputMode, run_request
+from glmv_cli.run import EngineOptions, OutputMode, run_request
 from glmv_cli.streams import Streams
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """The performance options every answering command takes."""
-
-    threads: int | None = None
-    gpu_layers: int | None = None
-    context: int | None = None
-    max_image_tokens: int = 1024
-    verbose: bool = False
 
 
 def live_renderer(streams: Streams, mode: OutputMode) -> Renderer:
@@ -59,14 +47,9 @@ def answer_each(streams: Streams, files: ModelFiles, requests: Iterable[Request]
                 before: Callable[[Request], None] | None = None) -> Iterator[Transcript]:
     """Answer each request in turn on one loaded model; `before` runs ahead of each (a
     page heading, say)."""
-    from glmv_cli.engine.llama import EngineSettings, LlamaEngine
+    from glmv_cli.engine.llama import LlamaEngine
 
-    settings = EngineSettings(
-        model_path=files.model, mmproj_path=files.mmproj, threads=opts.threads,
-        gpu_layers=opts.gpu_layers, context_limit=opts.context,
-        max_image_tokens=opts.max_image_tokens, verbose=opts.verbose,
-    )
-    engine = LlamaEngine(settings)
+    engine = LlamaEngine(opts.settings(files))
     try:
         for request in requests:
             if before:

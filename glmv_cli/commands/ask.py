@@ -13,7 +13,7 @@ from glmv_cli.errors import UsageError
 from glmv_cli.inputs.image import prepare_image
 from glmv_cli.inputs.source import read_source
 from glmv_cli.models.resolve import resolve_model
-from glmv_cli.run import OutputMode, pick_renderer, run_request
+from glmv_cli.run import EngineOptions, OutputMode, pick_renderer, run_request
 from glmv_cli.streams import Streams
 
 DEFAULT_QUESTION = "Describe this image."
@@ -65,12 +65,13 @@ def ask(
     context: opt.Context = None,
 ) -> None:
     # Imported here so that `glmv --help` and `--version` do not load llama.cpp.
-    from glmv_cli.engine.llama import EngineSettings, LlamaEngine
+    from glmv_cli.engine.llama import LlamaEngine
 
     streams = Streams.from_process()
     paths, question = split_question(inputs)
     if paths.count("-") > 1:
         raise UsageError("stdin (-) can be given only once")
+    engine_options = EngineOptions(threads, gpu_layers, context, max_image_tokens, verbose)
     kinds = [sniff_kind(p) for p in paths]
     if "pdf" in kinds or "video" in kinds:
         if len(paths) > 1:
@@ -89,7 +90,7 @@ def ask(
                 top_p=top_p, repeat_penalty=repeat_penalty, seed=seed,
                 max_image_tokens=max_image_tokens, threads=threads, gpu_layers=gpu_layers,
                 context=context)
-        from glmv_cli.commands.video import EngineOptions, answer_video
+        from glmv_cli.commands.video import answer_video
 
         return answer_video(
             paths[0], asked, model=model, model_file=model_file, mmproj=mmproj,
@@ -97,7 +98,7 @@ def ask(
                             show_thinking=show_thinking),
             sampling=Sampling(temperature, top_k, top_p, repeat_penalty, seed),
             max_tokens=max_tokens, think_budget=think_budget, think=not no_think,
-            system=system, engine=EngineOptions(threads, gpu_layers, context, verbose),
+            system=system, engine=engine_options,
             streams=streams)
     files = resolve_model(model, model_file, mmproj, streams)
     images = tuple(
@@ -112,12 +113,7 @@ def ask(
         think_budget=think_budget,
         think=not no_think,
     )
-    settings = EngineSettings(
-        model_path=files.model, mmproj_path=files.mmproj, threads=threads,
-        gpu_layers=gpu_layers, context_limit=context, max_image_tokens=max_image_tokens,
-        verbose=verbose,
-    )
-    engine = LlamaEngine(settings)
+    engine = LlamaEngine(engine_options.settings(files))
     try:
         mode = OutputMode(json=json_out, hide_thinking=hide_thinking, show_thinking=show_thinking)
         run_request(engine, request, pick_renderer(streams, mode, files.name, request))

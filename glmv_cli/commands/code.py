@@ -16,13 +16,13 @@ from glmv_cli.code_blocks import (
     write_folder,
     write_text_atomic,
 )
-from glmv_cli.commands.answer import EngineOptions, answer, print_json
+from glmv_cli.commands.answer import answer, print_json
 from glmv_cli.engine.request import Request, Sampling
 from glmv_cli.errors import ContextOverflowError, GlmvError, InputError, UsageError
 from glmv_cli.inputs.image import prepare_image
 from glmv_cli.inputs.source import read_source
 from glmv_cli.models.resolve import resolve_model
-from glmv_cli.run import OutputMode
+from glmv_cli.run import EngineOptions, OutputMode
 from glmv_cli.streams import Streams
 
 HELP = """Turn a UI screenshot or mock-up into code.

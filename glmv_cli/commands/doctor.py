@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import platform
-import shutil
 import time
 from typing import Annotated, Any
 
@@ -62,9 +61,6 @@ def collect(verify: bool) -> dict[str, Any]:
 
     mem = psutil.virtual_memory()
     cache = paths.hf_cache_dir()
-    probe = cache
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
     return {
         "versions": {"glmv": __version__, "llama_cpp_python": llama_cpp.__version__,
                      "python": platform.python_version(), "platform": platform.platform()},
@@ -72,7 +68,7 @@ def collect(verify: bool) -> dict[str, Any]:
                       "gpu_offload": gpu_offload_available()},
         "machine": {"physical_cores": physical_cores(), "ram_total": mem.total,
                     "ram_available": mem.available,
-                    "disk_free": shutil.disk_usage(probe).free},
+                    "disk_free": paths.free_bytes(cache)},
         "paths": {"config_dir": str(paths.config_dir()),
                   "config_file": str(paths.config_file()),
                   "user_registry": str(paths.user_registry()),

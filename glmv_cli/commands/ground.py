@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from glmv_cli import options as opt
-from glmv_cli.commands.answer import EngineOptions, answer_each, print_json
+from glmv_cli.commands.answer import answer_each, print_json
 from glmv_cli.engine.request import Request, Sampling
 from glmv_cli.errors import UsageError
 from glmv_cli.grounding import BOXES_GRAMMAR, BOXES_RESERVE, PROMPT, FoundBox, find_boxes
@@ -19,7 +19,7 @@ from glmv_cli.inputs.image import PreparedImage, prepare_image
 from glmv_cli.inputs.source import Source, read_source
 from glmv_cli.models.resolve import resolve_model
 from glmv_cli.render.draw import Mark, check_draw_path, draw_marks, open_oriented, save_atomic
-from glmv_cli.run import OutputMode
+from glmv_cli.run import EngineOptions, OutputMode
 from glmv_cli.streams import Streams
 
 HELP = """Find things in an image and get their bounding boxes, in pixels.

@@ -13,6 +13,7 @@ from glmv_cli import options as opt
 from glmv_cli.engine.request import Request, Sampling
 from glmv_cli.models.resolve import resolve_model
 from glmv_cli.render.progress import StatusLine
+from glmv_cli.run import EngineOptions
 from glmv_cli.streams import Streams
 
 DOCUMENT = "Document"
@@ -153,7 +154,7 @@ def answer_pdf(
         run_document,
         transcribe_document,
     )
-    from glmv_cli.engine.llama import EngineSettings, LlamaEngine
+    from glmv_cli.engine.llama import LlamaEngine
     from glmv_cli.errors import UsageError
     from glmv_cli.inputs.pdf import open_pdf, parse_pages
     from glmv_cli.render.document import pick_document_renderer
@@ -182,12 +183,8 @@ def answer_pdf(
         files = resolve_model(model, model_file, mmproj, streams)
         if status:
             status.update("Loading model")
-        settings = EngineSettings(
-            model_path=files.model, mmproj_path=files.mmproj, threads=threads,
-            gpu_layers=gpu_layers, context_limit=context, max_image_tokens=max_image_tokens,
-            verbose=verbose,
-        )
-        engine = LlamaEngine(settings)
+        engine = LlamaEngine(EngineOptions(threads, gpu_layers, context, max_image_tokens,
+                                           verbose).settings(files))
         engine.load()
     finally:
         if status:

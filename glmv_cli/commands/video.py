@@ -34,7 +34,7 @@ from glmv_cli.inputs.video import (
 )
 from glmv_cli.render.json import JsonRenderer
 from glmv_cli.render.progress import StatusLine
-from glmv_cli.run import OutputMode, pick_renderer, run_request
+from glmv_cli.run import EngineOptions, OutputMode, pick_renderer, run_request
 from glmv_cli.streams import Streams
 
 DEFAULT_QUESTION = "Describe what happens in this video."
@@ -91,15 +91,6 @@ class VideoOptions:
     end: float | None = None
 
 
-@dataclass(frozen=True)
-class EngineOptions:
-    """Engine flags shared with `glmv ask`."""
-
-    threads: int | None = None
-    gpu_layers: int | None = None
-    context: int | None = None
-    verbose: bool = False
-
 
 def video(
     path: Annotated[str, typer.Argument(metavar="VIDEO", show_default=False,
@@ -145,7 +136,8 @@ def video(
         mode=OutputMode(json=json_out, hide_thinking=hide_thinking, show_thinking=show_thinking),
         sampling=Sampling(temperature, top_k, top_p, repeat_penalty, seed),
         max_tokens=max_tokens, think_budget=think_budget, think=not no_think, system=system,
-        engine=EngineOptions(threads, gpu_layers, context, verbose),
+        engine=EngineOptions(threads=threads, gpu_layers=gpu_layers, context=context,
+                             verbose=verbose),
         video=sampling_options, dry_run=dry_run,
     )
 
@@ -221,18 +213,14 @@ def _run(path: str, question: str, frames: list[SampledFrame], plan: VideoPlan, 
          think: bool, system: str | None, engine_options: EngineOptions,
          streams: Streams) -> None:
     # Imported here so that `--help` and `--dry-run` do not load llama.cpp.
-    from glmv_cli.engine.llama import EngineSettings, LlamaEngine
+    from glmv_cli.engine.llama import LlamaEngine
 
     request = Request(
         question=question, media=video_media(frames), system=system, sampling=sampling,
         max_tokens=max_tokens, think_budget=think_budget, think=think,
     )
-    settings = EngineSettings(
-        model_path=files.model, mmproj_path=files.mmproj, threads=engine_options.threads,
-        gpu_layers=engine_options.gpu_layers, context_limit=engine_options.context,
-        max_image_tokens=max(plan.tokens_per_frame, 16), verbose=engine_options.verbose,
-    )
-    llama = LlamaEngine(settings)
+    # Frames arrive sized by the plan; mtmd reserves its buffers for that size only.
+    llama = LlamaEngine(engine_options.settings(files, max(plan.tokens_per_frame, 16)))
     try:
         if mode.json:
             status = StatusLine(streams.console(stderr=True)) if streams.stderr_isatty else None

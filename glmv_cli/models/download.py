@@ -10,7 +10,6 @@ say what to do.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +95,8 @@ def _download(entry: ModelEntry, filename: str, bar: BarFactory | None) -> Path:
 
 
 def _remote_size(entry: ModelEntry, filename: str) -> int:
-    """Bytes still to fetch for one file: its size on the Hub less a partial download."""
+    """Bytes to fetch for one file: its size on the Hub. (huggingface-hub 2.x keeps no
+    partial file between runs, so there is nothing to subtract.)"""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
     assert entry.repo is not None
@@ -104,23 +104,14 @@ def _remote_size(entry: ModelEntry, filename: str) -> int:
         meta = get_hf_file_metadata(hf_hub_url(entry.repo, filename, revision=entry.revision))
     except Exception as e:
         raise _explain(e, entry, filename) from None
-    size = meta.size or 0
-    if meta.etag:
-        partial = (paths.hf_cache_dir() / _repo_folder(entry.repo) / "blobs"
-                   / f"{meta.etag}.incomplete")
-        if partial.is_file():
-            size -= partial.stat().st_size
-    return max(size, 0)
+    return meta.size or 0
 
 
 def _check_disk_space(need: int) -> None:
     if need <= 0:
         return
     target = paths.hf_cache_dir()
-    probe = target
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    free = shutil.disk_usage(probe).free
+    free = paths.free_bytes(target)
     if free < need + DISK_MARGIN:
         raise DownloadError(
             f"not enough disk space in {target}: the download needs {human_size(need)}, "
@@ -162,10 +153,6 @@ def _explain(e: Exception, entry: ModelEntry, filename: str) -> DownloadError:
         return DownloadError(f"connection to the Hub failed while downloading {where}: {e}",
                              hint="run the pull again to resume")
     raise e
-
-
-def _repo_folder(repo: str) -> str:
-    return "models--" + repo.replace("/", "--")
 
 
 def _quiet_hub_logs() -> None:

@@ -7,6 +7,7 @@ already look for them; glmv does not copy them anywhere else.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 APP = "glmv"
@@ -35,3 +36,10 @@ def hf_cache_dir() -> Path:
     from huggingface_hub import constants
 
     return Path(constants.HF_HUB_CACHE)
+
+
+def free_bytes(path: Path) -> int:
+    """Free space on the disk that holds `path`, or would once it is created."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free

@@ -131,7 +131,7 @@ def test_not_enough_disk_space_stops_before_downloading(home, hub, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(download.paths, "hf_cache_dir", lambda: Path(home["HF_HUB_CACHE"]))
     usage = type("Usage", (), {"free": 10_000_000})
-    monkeypatch.setattr(download.shutil, "disk_usage", lambda _p: usage)
+    monkeypatch.setattr(download.paths.shutil, "disk_usage", lambda _p: usage)
     with pytest.raises(DownloadError, match=r"not enough disk space .* needs 1\.7 MB, 10\.0 MB"):
         download.pull(find_entry("fake:q8_0"))
     files = [m for m, path, _ in hub.requests if "/resolve/" in path]
