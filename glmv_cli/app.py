@@ -3,9 +3,11 @@ exit code (see errors.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+import threading
 import traceback
 from types import FrameType
 
@@ -33,7 +35,14 @@ from glmv_cli.commands.rm import rm
 from glmv_cli.commands.video import HELP as VIDEO_HELP
 from glmv_cli.commands.video import video
 from glmv_cli.config import load_config
-from glmv_cli.errors import EXIT_CODE_HELP, ExitCode, GlmvError, Interrupted, OutputClosed
+from glmv_cli.errors import (
+    EXIT_CODE_HELP,
+    NATIVE_THREAD,
+    ExitCode,
+    GlmvError,
+    Interrupted,
+    OutputClosed,
+)
 
 app = typer.Typer(
     name="glmv",
@@ -89,6 +98,14 @@ def main() -> None:
     try:
         app(prog_name="glmv")
     except Interrupted:
+        if _native_work_running():
+            # Ctrl-C left native code computing in a worker (an image encode cannot be
+            # aborted): leave now, without running destructors under it.
+            _say("interrupted")
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(ExitCode.INTERRUPTED)
         _fail("interrupted", ExitCode.INTERRUPTED)
     except GlmvError as e:
         _fail(e.message + (f" ({e.hint})" if e.hint else ""), e.exit_code)
@@ -105,9 +122,19 @@ def main() -> None:
               ExitCode.FAILURE)
 
 
-def _fail(message: str, code: int) -> None:
-    try:
+def _native_work_running() -> bool:
+    return any(t.name.startswith(NATIVE_THREAD) and t.is_alive()
+               for t in threading.enumerate())
+
+
+def _say(message: str) -> None:
+    with contextlib.suppress(Exception):
         sys.stderr.write(f"glmv: {message}\n")
         sys.stderr.flush()
+
+
+def _fail(message: str, code: int) -> None:
+    try:
+        _say(message)
     finally:
         sys.exit(code)

@@ -16,14 +16,22 @@ class ExitCode(IntEnum):
     CONTEXT = 5  # the prompt does not fit the model's context window
     DOWNLOAD = 6  # a download failed: network, not found, checksum, disk space, offline
     SELF_TEST = 7  # `glmv doctor`: the self-test failed
+    ANSWER = 8  # the model's answer could not be used: cut off, or no action/code in it
+    WRITE = 9  # an output file could not be written
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 EXIT_CODE_HELP = (
     "Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 input error (unreadable "
     "file), 4 model error (missing or mismatched model files), 5 context overflow, "
-    "6 download failed, 7 self-test failed, 130 interrupted."
+    "6 download failed, 7 self-test failed, 8 the answer could not be used (cut off, or "
+    "no action or code in it), 9 an output file could not be written, 130 interrupted."
 )
+
+
+# Worker threads that run native code (llama.cpp, mtmd) are named with this prefix; after
+# Ctrl-C, one still alive means the process must exit without running native destructors.
+NATIVE_THREAD = "glmv-native"
 
 
 class GlmvError(Exception):
@@ -67,9 +75,26 @@ class SelfTestFailed(GlmvError):
     exit_code = ExitCode.SELF_TEST
 
 
-class Interrupted(GlmvError):
-    """Raised from the SIGINT handler instead of KeyboardInterrupt, so that Typer's
-    Click layer (which turns KeyboardInterrupt into 'Aborted!' and exit 1) lets it through."""
+class AnswerError(GlmvError):
+    """The model answered, but not in a form the command can use: cut off by --max-tokens,
+    or without the action, code or boxes the command needs."""
+
+    exit_code = ExitCode.ANSWER
+
+
+class WriteError(GlmvError):
+    """An output file (--draw, `code -o`, a transcript) could not be written."""
+
+    exit_code = ExitCode.WRITE
+
+
+class Interrupted(BaseException):
+    """Ctrl-C. Raised from the SIGINT handler instead of KeyboardInterrupt, so that Typer's
+    Click layer (which turns KeyboardInterrupt into 'Aborted!' and exit 1) lets it through.
+
+    Not a GlmvError, nor even an Exception: code that reports failures (`except
+    Exception`, a self-test) must never swallow the user's Ctrl-C.
+    """
 
     exit_code = ExitCode.INTERRUPTED
 

@@ -8,14 +8,13 @@ OUT is never half-written and the input is never touched.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from glmv_cli.atomic import write_atomic
 from glmv_cli.errors import InputError, UsageError
 
 # Distinct, saturated colours that read on photos and on screenshots.
@@ -96,18 +95,4 @@ def save_atomic(image: Image.Image, path: Path) -> None:
     """Write `image` to `path` in the format its suffix names, via a temp file + rename."""
     fmt = check_draw_path(path)
     img = image.convert("RGB") if fmt in ("JPEG", "BMP") else image
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                   dir=path.parent if str(path.parent) else ".")
-    except OSError as e:
-        raise InputError(f"--draw {path}: cannot write ({e.strerror or e})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format=fmt)
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"--draw {path}: cannot write ({e.strerror or e})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: img.save(f, format=fmt), f"--draw {path}")
