@@ -29,7 +29,8 @@ class PreparedImage:
     """An RGB image ready for the model, with where it came from.
 
     `original_size` is the size after EXIF orientation, i.e. as a viewer shows it; boxes
-    the model returns (0-1000 of the model's view) map back onto it.
+    the model returns (0-1000 of the model's view) map back onto it. `page` is the PDF page
+    (from 1) it was rendered from, if any.
     """
 
     source: str
@@ -38,6 +39,7 @@ class PreparedImage:
     height: int
     original_size: tuple[int, int]
     format: str | None
+    page: int | None = None
 
     @property
     def tokens(self) -> int:

@@ -239,6 +239,7 @@ def render_page(pdf: PdfDocument, index: int, max_image_tokens: int,
     image = PreparedImage(
         source=f"{pdf.name} page {index + 1}", rgb=rgb, width=tw, height=th,
         original_size=(max(1, round(w_pt * scale)), max(1, round(h_pt * scale))), format="PDF",
+        page=index + 1,
     )
     return RenderedPage(index, image, (w_pt, h_pt), scale)
 

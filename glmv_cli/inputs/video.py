@@ -38,14 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from glmv_cli.engine.request import Part, Text
 from glmv_cli.errors import InputError, UsageError
 from glmv_cli.inputs.image import MIN_TOKENS, PreparedImage, target_size
+from glmv_cli.inputs.sniff import HEAD_BYTES, sniff
 
 if TYPE_CHECKING:
     import cv2
-
-VIDEO_OPEN, VIDEO_CLOSE = "<|begin_of_video|>", "<|end_of_video|>"
 
 DEFAULT_FPS = 1.0  # the reference's 2 fps, in pairs: one timestamp per second
 DEFAULT_MAX_FRAMES = 32
@@ -63,43 +61,6 @@ MIN_FRAME_TOKENS = 64
 # A forward gap up to this many frames is decoded through rather than sought: a seek lands
 # on a keyframe and decodes forward anyway.
 SEEK_GAP = 24
-
-_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"II*\x00", b"MM\x00*")
-_AUDIO_MAGIC = (b"ID3", b"fLaC", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"#!AMR", b"MThd")
-_VIDEO_MAGIC = (b"\x1a\x45\xdf\xa3", b"FLV", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3",
-                b"\x30\x26\xb2\x75")
-_IMAGE_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1", b"jp2 ")
-_AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ")
-
-
-def sniff(head: bytes) -> str:
-    """'video', 'image', 'audio' or 'unknown', from a file's first bytes."""
-    if head[4:8] == b"ftyp":  # ISO media: mp4, mov, 3gp, but also AVIF/HEIC and m4a
-        brand = head[8:12]
-        if brand in _IMAGE_BRANDS:
-            return "image"
-        return "audio" if brand in _AUDIO_BRANDS else "video"
-    if head[:4] == b"RIFF":
-        kind = head[8:12]
-        return {b"AVI ": "video", b"WAVE": "audio", b"WEBP": "image"}.get(kind, "unknown")
-    if head[:4] == b"OggS":
-        return "video" if b"theora" in head else "audio"
-    if head.startswith(_VIDEO_MAGIC) or (len(head) > 188 and head[0] == head[188] == 0x47):
-        return "video"  # (the last test: an MPEG transport stream's sync bytes)
-    if head.startswith(_IMAGE_MAGIC):
-        return "image"
-    if head.startswith(_AUDIO_MAGIC):
-        return "audio"
-    return "unknown"
-
-
-def looks_like_video(path: str | Path) -> bool:
-    """Whether a file's first bytes say it is a video container (for `glmv ask`'s sniffing)."""
-    try:
-        with Path(path).expanduser().open("rb") as f:
-            return sniff(f.read(512)) == "video"
-    except OSError:
-        return False
 
 
 # -- time ------------------------------------------------------------------------------
@@ -167,7 +128,7 @@ def _check_file(path: str) -> str:
     p = Path(path).expanduser()
     try:
         with p.open("rb") as f:
-            head = f.read(512)
+            head = f.read(HEAD_BYTES)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -483,14 +444,12 @@ def _prepare(path: str, frame: Any, got: PlannedFrame, plan: VideoPlan,
     return SampledFrame(got.index, got.time, image)
 
 
-# -- the prompt ------------------------------------------------------------------------
+# -- the result ------------------------------------------------------------------------
 
 
-def video_media(frames: list[SampledFrame]) -> tuple[Part, ...]:
-    """The reference layout: `<|begin_of_video|>`, each frame then its whole seconds,
-    `<|end_of_video|>` (mtmd adds `<|begin_of_image|>`/`<|end_of_image|>` per frame)."""
-    parts: list[Part] = [Text(VIDEO_OPEN, control=True)]
-    for f in frames:
-        parts += [f.image, Text(str(f.timestamp))]
-    parts.append(Text(VIDEO_CLOSE, control=True))
-    return tuple(parts)
+@dataclass(frozen=True)
+class Video:
+    """A video as media: its sampled frames in order, each with its time in the file."""
+
+    source: str
+    frames: tuple[SampledFrame, ...]

@@ -18,10 +18,8 @@ from glmv_cli.inputs.video import (
     VideoFile,
     VideoInfo,
     format_time,
-    looks_like_video,
     parse_time,
     plan_frames,
-    sniff,
     video_duration,
 )
 from tests.videos import frame_number, make_vfr, numbered_frame, write_raw_mjpeg, write_video
@@ -161,22 +159,6 @@ def test_start_past_the_end_and_empty_ranges_are_usage_errors():
 ])
 def test_unknown_durations(count, fps, expected):
     assert video_duration(count, fps) == expected
-
-
-# -- sniffing --------------------------------------------------------------------------
-
-
-def test_sniff(tmp_path):
-    mp4 = write_video(tmp_path / "a.mp4", 3, 10)
-    avi = write_video(tmp_path / "a.avi", 3, 10, fourcc="MJPG")
-    mkv = write_video(tmp_path / "a.mkv", 3, 10, fourcc="FFV1")
-    png = tmp_path / "a.png"
-    cv2.imwrite(str(png), numbered_frame(1))
-    assert [sniff(p.read_bytes()[:512]) for p in (mp4, avi, mkv, png)] == [
-        "video", "video", "video", "image"]
-    assert sniff(_wav(tmp_path / "a.wav").read_bytes()[:512]) == "audio"
-    assert looks_like_video(mp4) and not looks_like_video(png)
-    assert not looks_like_video(tmp_path / "missing.mp4")
 
 
 def _wav(path: Path) -> Path:
