@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from glmv_cli.engine.llama import EngineSettings, LlamaEngine
+from glmv_cli.engine.llama import LlamaEngine
+from glmv_cli.engine.settings import EngineSettings
+from glmv_cli.models.ref import LocalModel
 from glmv_cli.models.registry import TINY_DIR
 
 TINY_MODEL = TINY_DIR / "tiny-glm41v-f16.gguf"
 TINY_MMPROJ = TINY_DIR / "mmproj-tiny-glm41v-f16.gguf"
 MISMATCH_MMPROJ = Path(__file__).parent / "fixtures" / "mmproj-mismatch-f16.gguf"
+TINY = LocalModel("tiny", TINY_MODEL, TINY_MMPROJ)
 
 
 def make_image(path: Path, size: tuple[int, int] = (300, 200), fmt: str | None = None,
@@ -40,7 +43,7 @@ def image(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def engine() -> Iterator[LlamaEngine]:
     """One loaded tiny engine for the whole session (loading takes ~0.1 s, but adds up)."""
-    eng = LlamaEngine(EngineSettings(model_path=TINY_MODEL, mmproj_path=TINY_MMPROJ, threads=2))
+    eng = LlamaEngine(TINY, EngineSettings(threads=2))
     eng.load()
     yield eng
     eng.close()

@@ -67,11 +67,16 @@ class Timings:
 
 @dataclass(frozen=True)
 class Done:
-    """The last event: why generation stopped, and what it cost."""
+    """The last event: why generation stopped, and what it cost.
+
+    A "length" finish came from --max-tokens, or from the context window when
+    `context_full` is set.
+    """
 
     finish_reason: Literal["stop", "length", "interrupted"]
     usage: Usage
     timings: Timings
+    context_full: bool = False
 
     @property
     def truncated(self) -> bool:

@@ -11,62 +11,49 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import llama_cpp
 import llama_cpp.mtmd_cpp as mtmd
 
-from glmv_cli.engine import native_log
+from glmv_cli.engine import native_log, prompt
+from glmv_cli.engine.base import Capabilities
 from glmv_cli.engine.events import Done, Event, Progress, Timings, Usage
 from glmv_cli.engine.parse import StreamParser
 from glmv_cli.engine.prompt import (
     ANSWER_OPEN,
-    ASSISTANT,
     END_OF_TURN,
     FORCE_ANSWER,
     GRAMMAR_TAGS,
+    IMAGE_WRAP,
     MEANINGFUL_TAGS,
     NO_THINK,
     THINK_OPEN,
-    prompt_head,
+    ImageSlot,
+    Segment,
 )
-from glmv_cli.engine.request import Request, Sampling, Text
+from glmv_cli.engine.request import Request, Sampling
 from glmv_cli.engine.sampler import TokenSampler
-from glmv_cli.errors import ContextOverflowError, Interrupted, ModelError
-from glmv_cli.inputs.image import DEFAULT_MAX_IMAGE_TOKENS, PreparedImage
+from glmv_cli.engine.settings import EngineSettings
+from glmv_cli.errors import NATIVE_THREAD, ContextOverflowError, Interrupted, ModelError
+from glmv_cli.inputs.media import Media
+from glmv_cli.models.ref import LocalModel
 
 N_BATCH = 512
 PENALTY_LAST_N = 64  # llama.cpp's default window for the repetition penalty
+# After Ctrl-C, how long an aborted decode may take to stop (it stops at the next node
+# of the compute graph, well under a second on any machine).
+ABORT_WAIT_S = 5.0
 _NO_CALLBACK = mtmd.mtmd_helper_post_decode_callback()  # a NULL function pointer
+_NO_ABORT = llama_cpp.ggml_abort_callback()  # likewise
 
-# A piece of the evaluated prefix: text tokens, or one image as mtmd chunks.
-_PrefixItem = list[int] | mtmd.mtmd_input_chunks_p
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """How to run llama.cpp; every field has a sensible default for this machine."""
-
-    model_path: Path
-    mmproj_path: Path
-    threads: int | None = None  # None: the number of physical cores
-    gpu_layers: int | None = None  # None: all layers when llama.cpp has a GPU backend
-    context_limit: int | None = None  # cap on n_ctx below the model's trained window
-    max_image_tokens: int = DEFAULT_MAX_IMAGE_TOKENS
-    flash_attn: bool = True  # 7x faster, 20x leaner on large images (even on a CPU)
-    verbose: bool = False
-
-
-def physical_cores() -> int:
-    """Physical cores: llama.cpp's threads spin, so hyper-threads only add contention."""
-    import psutil
-
-    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+# A piece of the evaluated prefix: text tokens, or one image as mtmd chunks (with what
+# progress calls it).
+_PrefixItem = list[int] | tuple[mtmd.mtmd_input_chunks_p, str]
 
 
 def gpu_offload_available() -> bool:
@@ -86,8 +73,12 @@ def check_gguf(path: Path, what: str) -> None:
 class LlamaEngine:
     """A GGUF text model plus its mmproj, loaded once and asked many times."""
 
-    def __init__(self, settings: EngineSettings) -> None:
-        self.settings = settings
+    capabilities = Capabilities(grammar=True, think_budget=True, exact_counts=True)
+
+    def __init__(self, model: LocalModel, settings: EngineSettings | None = None) -> None:
+        self.model = model
+        self.name = model.name
+        self.settings = settings or EngineSettings()
         self._model: llama_cpp.llama_model_p | None = None
         self._vocab: llama_cpp.llama_vocab_p | None = None
         self._mtmd: mtmd.mtmd_context_p | None = None
@@ -97,8 +88,11 @@ class LlamaEngine:
         self._piece_buf = ctypes.create_string_buffer(256)
         self._banned: list[int] | None = None  # control tokens a grammar's answer excludes
         self.load_s = 0.0
-        # Set when Ctrl-C left a native call running in its thread: the memory it uses
-        # must then not be freed (the process is about to exit anyway).
+        # Ctrl-C sets this; llama.cpp polls it between the nodes of a decode's graph.
+        self._abort = threading.Event()
+        self._abort_callback = llama_cpp.ggml_abort_callback(lambda _: self._abort.is_set())
+        # Set while a native call runs in a worker thread that Ctrl-C left behind (an
+        # image encode cannot be aborted): its memory must then not be freed.
         self._abandoned = False
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -107,9 +101,9 @@ class LlamaEngine:
         """Load the text model and the vision projector (a no-op once loaded)."""
         if self._model is not None:
             return
-        s = self.settings
-        check_gguf(s.model_path, "model file")
-        check_gguf(s.mmproj_path, "mmproj file")
+        s, files = self.settings, self.model
+        check_gguf(files.model, "model file")
+        check_gguf(files.mmproj, "mmproj file")
         native_log.install(s.verbose)
         t0 = time.perf_counter()
         llama_cpp.llama_backend_init()
@@ -117,10 +111,10 @@ class LlamaEngine:
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = s.gpu_layers if s.gpu_layers is not None else (-1 if use_gpu else 0)
         native_log.clear()
-        model = llama_cpp.llama_model_load_from_file(str(s.model_path).encode(), mparams)
+        model = llama_cpp.llama_model_load_from_file(str(files.model).encode(), mparams)
         if not model:
             raise ModelError(
-                f"cannot load model {s.model_path}: "
+                f"cannot load model {files.model}: "
                 + native_log.last_error("llama.cpp rejected the file")
             )
         self._model = model
@@ -129,7 +123,7 @@ class LlamaEngine:
             arch = self._arch()
             self.close()
             raise ModelError(
-                f"{s.model_path} is a '{arch}' model; glmv runs GLM-4.1V / GLM-4.6V (arch 'glm4')"
+                f"{files.model} is a '{arch}' model; glmv runs GLM-4.1V / GLM-4.6V (arch 'glm4')"
             )
         cparams = mtmd.mtmd_context_params_default()
         cparams.use_gpu = use_gpu and mparams.n_gpu_layers != 0
@@ -140,14 +134,14 @@ class LlamaEngine:
         # cap also bounds the compute buffer mtmd reserves at start-up.
         cparams.image_max_tokens = s.max_image_tokens
         native_log.clear()
-        self._mtmd = mtmd.mtmd_init_from_file(str(s.mmproj_path).encode(), model, cparams)
+        self._mtmd = mtmd.mtmd_init_from_file(str(files.mmproj).encode(), model, cparams)
         if not self._mtmd:
             reason = native_log.last_error("it does not fit this model")
             self.close()
-            raise ModelError(f"mmproj {s.mmproj_path} does not match the model: {reason}")
+            raise ModelError(f"mmproj {files.mmproj} does not match the model: {reason}")
         if not mtmd.mtmd_support_vision(self._mtmd):
             self.close()
-            raise ModelError(f"mmproj {s.mmproj_path} has no vision encoder")
+            raise ModelError(f"mmproj {files.mmproj} has no vision encoder")
         self._tag_ids = frozenset(self._single_token(t) for t in MEANINGFUL_TAGS)
         self._stop_ids = {self._single_token(t) for t in END_OF_TURN}
         self._marker = mtmd.mtmd_default_marker()
@@ -169,20 +163,54 @@ class LlamaEngine:
             llama_cpp.llama_model_free(self._model)
             self._model = None
 
+    def __enter__(self) -> LlamaEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def threads(self) -> int:
-        return self.settings.threads or physical_cores()
+        return self.settings.cores
 
     @property
     def n_ctx_train(self) -> int:
         self.load()
         return int(llama_cpp.llama_model_n_ctx_train(self._model))
 
+    @property
+    def context_limit(self) -> int:
+        limit = self.n_ctx_train
+        if self.settings.context_limit:
+            limit = min(limit, self.settings.context_limit)
+        return limit
+
+    # -- counting, for callers that plan (documents) -----------------------------------
+
+    def count_media(self, media: tuple[Media, ...]) -> int:
+        self.load()
+        return self._count_segments(prompt.media_segments(media))
+
+    def count_prompt(self, request: Request) -> int:
+        self.load()
+        segments = [*prompt.prefix(request.system, request.media),
+                    *prompt.question_pieces(request.question)]
+        think = request.think and request.think_budget != 0
+        return (self._count_segments(segments)
+                + len(self.tokenize(THINK_OPEN if think else NO_THINK, special=True)))
+
+    def _count_segments(self, segments: list[Segment]) -> int:
+        return sum(seg.image.tokens + IMAGE_WRAP if isinstance(seg, ImageSlot)
+                   else len(self.tokenize(seg.text, special=seg.control))
+                   for seg in segments)
+
     # -- the request -------------------------------------------------------------------
 
     def generate(self, request: Request) -> Iterator[Event]:
         """Answer `request`; yields progress, thinking, answer and box events, then Done."""
         usage, timings = Usage(), Timings()
+        if self._abandoned:
+            raise ModelError("the engine was left unusable by an interrupted image encode")
         try:
             if self._model is None:
                 yield Progress("load", "Loading model")
@@ -190,15 +218,16 @@ class LlamaEngine:
                 timings.load_s = self.load_s
             yield from self._answer(request, usage, timings)
         except Interrupted:
+            if self._abandoned:
+                raise  # the process must leave now, without a Done
             yield Done("interrupted", usage, timings)
 
     def _answer(self, request: Request, usage: Usage, timings: Timings) -> Iterator[Event]:
         prefix = self._tokenize_prefix(request)
         try:
-            suffix = self.tokenize(request.question, special=False)
-            suffix += self.tokenize(ASSISTANT, special=True)
-            # Open the thinking as the model itself always does (so budgets count from the
-            # first token), or skip it.
+            suffix: list[int] = []
+            for piece in prompt.question_pieces(request.question):
+                suffix += self.tokenize(piece.text, special=piece.control)
             think = request.think and request.think_budget != 0
             forced_text = THINK_OPEN if think else NO_THINK
             forced = self.tokenize(forced_text, special=True)
@@ -212,13 +241,13 @@ class LlamaEngine:
             usage.n_ctx = self._n_ctx
 
             # Prefix: system prompt and media. The state after it does not depend on the
-            # question, which is where a prefix cache will save and restore.
+            # question, which is where a prefix cache can save and restore.
             n_past = yield from self._eval_prefix(prefix, timings)
         finally:
             if not self._abandoned:  # an abandoned encode may still be reading them
                 for item in prefix:
                     if not isinstance(item, list):
-                        mtmd.mtmd_input_chunks_free(item)
+                        mtmd.mtmd_input_chunks_free(item[0])
 
         t0 = time.perf_counter()
         yield Progress("prefill", "Reading the question")
@@ -236,7 +265,8 @@ class LlamaEngine:
                    else self._make_sampler(request.sampling))
         recent: list[int] = []  # for the repetition penalty of a grammar sampler
         think_limit = _think_limit(request)
-        finish = "length"
+        finish: Literal["stop", "length", "interrupted"] = "length"
+        context_full = False
         t0 = time.perf_counter()
         yield Progress("generate", "Generating")
         try:
@@ -272,10 +302,14 @@ class LlamaEngine:
                     yield from parser.feed(forced)
                 if grammar is not None and not constrained and _answer_open(parser):
                     # The answer has opened: from here on it is sampled under the grammar.
+                    # The new sampler is built before the old one is freed, so a failure
+                    # leaves exactly one sampler for the `finally` to free.
+                    constrained_sampler = self._make_sampler(request.sampling, grammar, recent)
                     sampler.free()
-                    sampler = self._make_sampler(request.sampling, grammar, recent)
+                    sampler = constrained_sampler
                     constrained = True
                 if n_used + len(feed) > self._n_ctx:
+                    context_full = True
                     break  # the context window is full
                 n_past = self._decode_tokens(feed, n_past, logits_last=True)
                 n_used += len(feed)
@@ -286,7 +320,7 @@ class LlamaEngine:
             timings.generate_s = time.perf_counter() - t0
         yield from parser.feed(decoder.decode(b"", final=True))
         yield from parser.finish()
-        yield Done(finish, usage, timings)
+        yield Done(finish, usage, timings, context_full)
 
     # -- prompt evaluation -------------------------------------------------------------
 
@@ -294,22 +328,21 @@ class LlamaEngine:
         """The prefix in prompt order: text as token lists, each image as mtmd chunks."""
         items: list[_PrefixItem] = []
         try:
-            for text, control in prompt_head(request.system):
-                items.append(self.tokenize(text, special=control))
-            for part in request.media:
-                if isinstance(part, Text):
-                    items.append(self.tokenize(part.text, special=part.control))
+            for seg in prompt.prefix(request.system, request.media):
+                if isinstance(seg, ImageSlot):
+                    items.append((self._tokenize_image(seg), seg.what))
                 else:
-                    items.append(self._tokenize_image(part))
+                    items.append(self.tokenize(seg.text, special=seg.control))
         except BaseException:
             for item in items:
                 if not isinstance(item, list):
-                    mtmd.mtmd_input_chunks_free(item)
+                    mtmd.mtmd_input_chunks_free(item[0])
             raise
         return items
 
-    def _tokenize_image(self, img: PreparedImage) -> mtmd.mtmd_input_chunks_p:
+    def _tokenize_image(self, slot: ImageSlot) -> mtmd.mtmd_input_chunks_p:
         """One image through mtmd: `<|begin_of_image|>`, the image chunk, `<|end_of_image|>`."""
+        img = slot.image
         data = (ctypes.c_uint8 * len(img.rgb)).from_buffer_copy(img.rgb)
         bitmap = mtmd.mtmd_bitmap_init(img.width, img.height, data)
         chunks = mtmd.mtmd_input_chunks_init()
@@ -333,63 +366,103 @@ class LlamaEngine:
         image_i = 0
         for item in prefix:
             if isinstance(item, list):
+                if len(item) > N_BATCH:  # long text (a system prompt, a page): say so
+                    yield Progress("prefill", f"Reading the prompt ({len(item)} tokens)")
                 t0 = time.perf_counter()
                 n_past = self._decode_tokens(item, n_past, logits_last=False)
                 timings.prefill_s += time.perf_counter() - t0
                 continue
+            chunks, what = item
             image_i += 1
-            for i in range(mtmd.mtmd_input_chunks_size(item)):
-                chunk = mtmd.mtmd_input_chunks_get(item, i)
+            for i in range(mtmd.mtmd_input_chunks_size(chunks)):
+                chunk = mtmd.mtmd_input_chunks_get(chunks, i)
                 if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
                     t0 = time.perf_counter()
                     n_past = self._decode_tokens(_chunk_tokens(chunk), n_past, logits_last=False)
                     timings.prefill_s += time.perf_counter() - t0
                 else:
-                    n_past = yield from self._eval_image(chunk, image_i, n_images, n_past,
-                                                         timings)
+                    n_past = yield from self._eval_image(chunk, what, image_i, n_images,
+                                                         n_past, timings)
         return n_past
 
-    def _eval_image(self, chunk: mtmd.mtmd_input_chunk_p, image_i: int, n_images: int,
-                    n_past: int, timings: Timings) -> Iterator[Event]:
+    def _eval_image(self, chunk: mtmd.mtmd_input_chunk_p, what: str, image_i: int,
+                    n_images: int, n_past: int, timings: Timings) -> Iterator[Event]:
         n_tok = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
-        yield Progress("encode", f"Encoding image {image_i}/{n_images} ({n_tok} tokens)",
-                       image_i - 1, n_images)
+        yield Progress("encode", f"Encoding {what} ({n_tok} tokens)", image_i - 1, n_images)
         t0 = time.perf_counter()
-        if self._interruptible(mtmd.mtmd_encode_chunk, self._mtmd, chunk) != 0:
+        # The vision encoder has no abort hook: Ctrl-C here leaves it running.
+        if self._native(mtmd.mtmd_encode_chunk, self._mtmd, chunk, abortable=False) != 0:
             raise ModelError(f"image encoder failed: {native_log.last_error('unknown error')}")
         encode_s = time.perf_counter() - t0
         timings.encode_s += encode_s
         timings.per_image_encode_s.append(encode_s)
+        yield Progress("prefill", f"Reading {what} into the context", image_i - 1, n_images)
         embd = mtmd.mtmd_get_output_embd(self._mtmd)
         t0 = time.perf_counter()
         new_n_past = llama_cpp.llama_pos(0)
-        rc = self._interruptible(
+        rc = self._native(
             mtmd.mtmd_helper_decode_image_chunk, self._mtmd, self._ctx, chunk, embd, n_past,
-            0, N_BATCH, ctypes.byref(new_n_past), _NO_CALLBACK, None,
+            0, N_BATCH, ctypes.byref(new_n_past), _NO_CALLBACK, None, abortable=True,
         )
-        if rc != 0:
-            raise ModelError(f"llama.cpp failed to decode image embeddings (code {rc})")
+        self._check_decode(rc, f"the embeddings of {what}")
         timings.prefill_s += time.perf_counter() - t0
         return new_n_past.value
 
-    def _interruptible(self, fn: Callable[..., int], *args: object) -> int:
+    def _native(self, fn: Callable[..., int], *args: object, abortable: bool) -> int:
         """Run a long native call (image encode, prefill) in a worker thread.
 
         Python runs signal handlers only between bytecodes, so Ctrl-C during a minutes-long
-        CPU encode would otherwise wait for it to finish. The main thread waits instead,
-        and gives up at once on Ctrl-C, leaving the call to die with the process.
+        CPU call would otherwise wait for it to finish. The main thread waits instead. On
+        Ctrl-C an `abortable` call (a llama.cpp decode) is stopped through llama.cpp's
+        abort callback and the engine stays usable; any other call is left running, the
+        engine is marked unusable and the process must exit without freeing its memory.
         """
         result: list[int] = []
-        worker = threading.Thread(target=lambda: result.append(fn(*args)), daemon=True)
+        finished = threading.Event()
+
+        def work() -> None:
+            try:
+                result.append(fn(*args))
+            finally:
+                finished.set()
+
+        worker = threading.Thread(target=work, daemon=True,
+                                  name=f"{NATIVE_THREAD}-{getattr(fn, '__name__', 'call')}")
+        if abortable:
+            llama_cpp.llama_set_abort_callback(self._ctx, self._abort_callback, None)
+        # Marked before starting, so that a Ctrl-C at any point after leaves it marked.
+        self._abandoned = True
         worker.start()
+        # (Not Thread.join: a join interrupted by Ctrl-C can mark a running thread as
+        # stopped in CPython 3.11, and then nothing here would know it still runs.)
         try:
-            while worker.is_alive():
-                worker.join(0.05)
-        except BaseException:
-            if worker.is_alive():
-                self._abandoned = True
+            while not finished.wait(0.05):
+                pass
+        except Interrupted:
+            if abortable:
+                self._abort.set()
+                finished.wait(ABORT_WAIT_S)
             raise
+        finally:
+            if finished.is_set():
+                self._abandoned = False
+                if abortable:
+                    llama_cpp.llama_set_abort_callback(self._ctx, _NO_ABORT, None)
+                    self._abort.clear()
         return result[0] if result else -1
+
+    def _check_decode(self, rc: int, what: str) -> None:
+        """A llama.cpp decode's status, turned into an error by its cause."""
+        if rc == 0:
+            return
+        if rc == 1:  # no room in the KV cache
+            raise ContextOverflowError(f"the context window is full while reading {what}",
+                                       hint="raise --context or lower --max-image-tokens")
+        if rc == 2:  # stopped by the abort callback
+            raise Interrupted()
+        raise ModelError(f"llama.cpp failed to decode {what} (code {rc}): "
+                         + native_log.last_error("no reason given"),
+                         hint="out of memory? lower --max-image-tokens or --gpu-layers")
 
     def _decode_tokens(self, tokens: list[int], n_past: int, logits_last: bool) -> int:
         """Decode text tokens at positions n_past…; returns the next position."""
@@ -408,17 +481,14 @@ class LlamaEngine:
                 batch.logits[len(part) - 1] = True
             # One generated token decodes in well under a second; a prompt may take minutes.
             rc = (llama_cpp.llama_decode(self._ctx, batch) if len(part) == 1
-                  else self._interruptible(llama_cpp.llama_decode, self._ctx, batch))
-            if rc != 0:
-                raise ContextOverflowError(f"llama.cpp could not decode the prompt (code {rc})")
+                  else self._native(llama_cpp.llama_decode, self._ctx, batch, abortable=True))
+            self._check_decode(rc, "the prompt" if len(part) > 1 else "a token")
             n_past += len(part)
         return n_past
 
     def _ensure_context(self, prompt_tokens: int, max_tokens: int) -> None:
         """A context that holds the prompt and `max_tokens`, capped at the model's window."""
-        limit = self.n_ctx_train
-        if self.settings.context_limit:
-            limit = min(limit, self.settings.context_limit)
+        limit = self.context_limit
         if prompt_tokens + 1 > limit:
             raise ContextOverflowError(
                 f"the prompt needs {prompt_tokens} tokens but the context holds {limit}",
@@ -568,8 +638,9 @@ def _count_tokens(prefix: list[_PrefixItem]) -> tuple[int, int]:
         if isinstance(item, list):
             text += len(item)
             continue
-        for i in range(mtmd.mtmd_input_chunks_size(item)):
-            chunk = mtmd.mtmd_input_chunks_get(item, i)
+        chunks = item[0]
+        for i in range(mtmd.mtmd_input_chunks_size(chunks)):
+            chunk = mtmd.mtmd_input_chunks_get(chunks, i)
             n = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
             if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
                 text += n

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
-from glmv_cli.inputs.image import PreparedImage
+from glmv_cli.inputs.media import Media, PreparedImage, images_of
 
 DEFAULT_MAX_TOKENS = 8192  # the reference scripts' max_new_tokens
 
@@ -12,7 +12,11 @@ DEFAULT_MAX_TOKENS = 8192  # the reference scripts' max_new_tokens
 @dataclass(frozen=True)
 class Sampling:
     """Decoding settings. temperature 0 is greedy, which is what the reference's
-    top_p=1e-5 amounts to; top_k and top_p only matter once temperature > 0."""
+    top_p=1e-5 amounts to; top_k and top_p only matter once temperature > 0.
+
+    These are glmv's defaults, the only place they are written; a model's recommended
+    settings and the user's flags go over them (`with_overrides`).
+    """
 
     temperature: float = 0.0
     top_k: int = 2
@@ -20,21 +24,11 @@ class Sampling:
     repeat_penalty: float = 1.1
     seed: int | None = None
 
-
-@dataclass(frozen=True)
-class Text:
-    """Prompt text among the media: a page's text layer, a frame's timestamp.
-
-    Its control tokens are parsed only when `control` is set (the video layout's
-    `<|begin_of_video|>`); text from a document or a user never sets it, so it cannot
-    forge a turn.
-    """
-
-    text: str
-    control: bool = False
-
-
-Part = PreparedImage | Text
+    def with_overrides(self, values: dict[str, float | int | None]) -> Sampling:
+        """These settings with every non-None value of `values` whose key is a field."""
+        names = {f.name for f in fields(self)}
+        changes = {k: v for k, v in values.items() if k in names and v is not None}
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -43,11 +37,11 @@ class Request:
 
     The prompt is built media-first: everything before `question` depends only on
     `system` and `media`, so the model state after it can be reused for other questions.
-    `media` is a sequence of images and text in prompt order.
+    `media` is a sequence of images, texts and videos in prompt order.
     """
 
     question: str
-    media: tuple[Part, ...] = ()
+    media: tuple[Media, ...] = ()
     system: str | None = None
     sampling: Sampling = field(default_factory=Sampling)
     max_tokens: int = DEFAULT_MAX_TOKENS
@@ -62,4 +56,5 @@ class Request:
 
     @property
     def images(self) -> tuple[PreparedImage, ...]:
-        return tuple(p for p in self.media if isinstance(p, PreparedImage))
+        """Every image of the request, a video's frames included, in prompt order."""
+        return images_of(self.media)

@@ -10,9 +10,9 @@ from PIL import Image
 from glmv_cli.engine.boxes import parse_coords, to_pixels
 from glmv_cli.engine.events import Box
 from glmv_cli.engine.transcript import Transcript
-from glmv_cli.grounding import find_boxes
 from glmv_cli.inputs.image import prepare_image
 from glmv_cli.inputs.source import Source
+from glmv_cli.tasks.grounding import find_boxes
 
 
 @pytest.mark.parametrize("text", ["<10,20,30,40>", "{10,20,30,40}", "[[10,20,30,40]]",

@@ -11,14 +11,17 @@ import llama_cpp.mtmd_cpp as mtmd
 import pytest
 
 from glmv_cli.engine.events import Answer, Done, Progress, Thinking
-from glmv_cli.engine.llama import EngineSettings, LlamaEngine
-from glmv_cli.engine.request import Request, Text
+from glmv_cli.engine.llama import LlamaEngine
+from glmv_cli.engine.request import Request
 from glmv_cli.engine.sampler import TokenSampler
+from glmv_cli.engine.settings import EngineSettings
 from glmv_cli.engine.transcript import Transcript
 from glmv_cli.errors import ContextOverflowError, ModelError
 from glmv_cli.inputs.image import prepare_image
+from glmv_cli.inputs.media import Text
 from glmv_cli.inputs.source import Source
-from tests.conftest import MISMATCH_MMPROJ, TINY_MMPROJ, TINY_MODEL, make_image
+from glmv_cli.models.ref import LocalModel
+from tests.conftest import MISMATCH_MMPROJ, TINY, TINY_MMPROJ, TINY_MODEL, make_image
 
 
 def ask(engine: LlamaEngine, request: Request) -> tuple[Transcript, list]:
@@ -131,24 +134,35 @@ def test_output_matches_llama_cpp_pythons_own_multimodal_path(engine, tmp_path, 
 
 
 def test_media_text_between_images_in_prompt_order(engine, tmp_path, monkeypatch):
-    """Text parts sit where they are given; control tokens are parsed only when asked."""
+    """Text parts sit where they are given, as plain text: a media text cannot forge a
+    turn or a video marker."""
     img = load(make_image(tmp_path / "f.png", (308, 196)))
-    video_open = engine.tokenize("<|begin_of_video|>", special=True)
-    assert len(video_open) == 1
-    request = Request("q", media=(Text("<|begin_of_video|>", control=True), img, Text("3"),
-                                  Text("<|user|>"), Text("<|end_of_video|>", control=True)),
-                      max_tokens=1)
+    request = Request("q", media=(Text("<|begin_of_video|>"), img, Text("3"),
+                                  Text("<|user|>")), max_tokens=1)
     seen = _capture_decoded_tokens(engine, request, monkeypatch)
     begin_image, end_image = (engine.tokenize(t, special=True)[0]
                               for t in ("<|begin_of_image|>", "<|end_of_image|>"))
     head = engine.tokenize("[gMASK]<sop><|user|>", special=True) + engine.tokenize(
         "\n", special=False)
-    expected = [*head, *video_open, begin_image, *[None] * img.tokens, end_image,
+    expected = [*head, *engine.tokenize("<|begin_of_video|>", special=False),
+                begin_image, *[None] * img.tokens, end_image,
                 *engine.tokenize("3", special=False),
-                *engine.tokenize("<|user|>", special=False),  # plain text, not a turn
-                *engine.tokenize("<|end_of_video|>", special=True)]
+                *engine.tokenize("<|user|>", special=False)]  # plain text, not a turn
     assert seen[:len(expected)] == expected
     assert seen.count(engine.tokenize("<|user|>", special=True)[0]) == 1  # the head's only
+    assert engine.tokenize("<|begin_of_video|>", special=True)[0] not in seen
+
+
+def test_counts_equal_the_tokens_the_prompt_takes(engine, tmp_path):
+    """Planners (documents) count with count_media / count_prompt; the counts must equal
+    what generate() then puts in the context."""
+    imgs = (load(make_image(tmp_path / "a.png", (300, 200))), Text("Page 2:\nsome text"),
+            load(make_image(tmp_path / "b.png", (200, 300))))
+    request = Request("Compare them.", media=imgs, system="Be brief.", max_tokens=1)
+    t, _ = ask(engine, request)
+    assert engine.count_prompt(request) == t.done.usage.prompt_tokens + 1  # + <think>
+    bare = Request("Compare them.", system="Be brief.", max_tokens=1)
+    assert engine.count_media(imgs) == engine.count_prompt(request) - engine.count_prompt(bare)
 
 
 def test_system_prompt_control_tokens_are_not_parsed(engine, monkeypatch):
@@ -209,8 +223,9 @@ def test_generation_stops_on_end_of_turn(engine, image, monkeypatch):
     """Make <|user|> the only possible token: generation stops at once, finish 'stop'."""
     (user,) = engine.tokenize("<|user|>", special=True)
     bias_chain = _force_token_sampler(engine, user)
+    n_vocab = llama_cpp.llama_vocab_n_tokens(engine._vocab)
     monkeypatch.setattr(engine, "_make_sampler",
-                        lambda s: TokenSampler(bias_chain, None, 0))
+                        lambda s: TokenSampler(bias_chain, None, n_vocab))
     t, _ = ask(engine, Request("q", media=(load(image),), max_tokens=50))
     assert t.done.finish_reason == "stop" and t.done.usage.generated_tokens == 0
 
@@ -221,7 +236,7 @@ def test_context_is_sized_to_the_prompt(engine, image):
 
 
 def test_context_overflow_is_a_clear_error(tmp_path):
-    eng = LlamaEngine(EngineSettings(TINY_MODEL, TINY_MMPROJ, context_limit=64))
+    eng = LlamaEngine(TINY, EngineSettings(context_limit=64))
     try:
         img = load(make_image(tmp_path / "big.png", (640, 480)))
         with pytest.raises(ContextOverflowError, match=r"needs \d+ tokens but .* holds 64"):
@@ -231,7 +246,7 @@ def test_context_overflow_is_a_clear_error(tmp_path):
 
 
 def test_full_context_truncates_the_answer(tmp_path):
-    eng = LlamaEngine(EngineSettings(TINY_MODEL, TINY_MMPROJ, context_limit=256))
+    eng = LlamaEngine(TINY, EngineSettings(context_limit=256))
     try:
         img = load(make_image(tmp_path / "a.png", (308, 196)))
         t, _ = ask(eng, Request("q", media=(img,), max_tokens=10_000))
@@ -252,7 +267,7 @@ def test_full_context_truncates_the_answer(tmp_path):
     (TINY_MODEL, MISMATCH_MMPROJ, r"mismatch between text model \(n_embd = 128\)"),
 ])
 def test_wrong_model_files_are_model_errors(model, mmproj, message):
-    eng = LlamaEngine(EngineSettings(model, mmproj))
+    eng = LlamaEngine(LocalModel("x", model, mmproj))
     with pytest.raises(ModelError, match=message):
         eng.load()
     eng.close()
@@ -262,7 +277,7 @@ def test_not_a_gguf(tmp_path):
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"PK\x03\x04 not a model")
     with pytest.raises(ModelError, match="not a GGUF file"):
-        LlamaEngine(EngineSettings(fake, TINY_MMPROJ)).load()
+        LlamaEngine(LocalModel("x", fake, TINY_MMPROJ)).load()
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -349,7 +364,7 @@ def test_a_small_context_reused_for_a_bigger_image_holds_it(tmp_path):
     """llama.cpp clamps n_batch to the n_ctx asked for; mtmd's image batches are n_batch
     long. A first request of ~280 tokens used to leave a context whose batch could not take
     the 391-token image of the next request (an abort in mtmd)."""
-    eng = LlamaEngine(EngineSettings(TINY_MODEL, TINY_MMPROJ, threads=2))
+    eng = LlamaEngine(TINY, EngineSettings(threads=2))
     try:
         small = load(make_image(tmp_path / "f.png", (320, 240)), 256)
         ask(eng, Request("q", media=(small, small, small), max_tokens=1))
