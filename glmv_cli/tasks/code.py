@@ -9,12 +9,12 @@ A block's file name comes from, in order: the fence's info string (```jsx App.js
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
+
+from glmv_cli.atomic import write_text_atomic
 
 Framework = Literal["html", "react", "vue"]
 FRAMEWORKS: tuple[Framework, ...] = ("html", "react", "vue")
@@ -161,18 +161,6 @@ def _unique(name: str, used: set[str]) -> str:
 
 class WriteRefused(Exception):
     """A file would be overwritten (and --force was not given) or land outside the folder."""
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temp file in the same folder and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def plan_folder(blocks: list[CodeBlock], folder: Path, force: bool) -> list[Path]:

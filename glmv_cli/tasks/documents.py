@@ -17,15 +17,15 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Literal
 
 from glmv_cli.engine.base import Engine
 from glmv_cli.engine.events import Answer, Event
-from glmv_cli.engine.prompt import ASSISTANT, NO_THINK, prompt_head
-from glmv_cli.engine.request import Part, Request, Text
+from glmv_cli.engine.request import Request
 from glmv_cli.engine.transcript import Transcript
-from glmv_cli.errors import ContextOverflowError, Interrupted, OutputClosed
+from glmv_cli.errors import ContextOverflowError, Interrupted
 from glmv_cli.inputs.image import PreparedImage
+from glmv_cli.inputs.media import Media, Text
 from glmv_cli.inputs.pdf import (
     PageMode,
     PdfDocument,
@@ -38,8 +38,7 @@ from glmv_cli.inputs.pdf import (
 MAP_MAX_TOKENS = 1024  # per page group: notes, not essays
 MAP_THINK_BUDGET = 384  # thinking tokens per page group before the notes are forced
 ANSWER_RESERVE = 4096  # room kept for the final answer when deciding whether all fits
-MARGIN = 16  # tokens of slack for what we do not count exactly (forced tags, rounding)
-IMAGE_WRAP = 2  # <|begin_of_image|> and <|end_of_image|>, which mtmd adds to each image
+MARGIN = 16  # tokens of slack for what we do not count exactly (tags forced later)
 
 SUMMARY = ("Summarise this document: what it is, its main points and its conclusions. "
            "Cite the pages you draw on as (p. N).")
@@ -70,16 +69,6 @@ TRANSCRIBE = ("Transcribe this page into Markdown, exactly as written: headings 
 StepKind = Literal["answer", "map", "combine", "reduce", "transcribe", "text-layer"]
 
 
-class TokenCounter(Protocol):
-    """What planning needs from a loaded engine besides `generate`."""
-
-    def tokenize(self, text: str, special: bool) -> list[int]: ...
-
-
-class DocumentEngine(Engine, TokenCounter, Protocol):
-    pass
-
-
 @dataclass(frozen=True)
 class DocumentPage:
     """One page, prepared: its prompt parts, how it goes in (text or image) and why."""
@@ -92,7 +81,7 @@ class DocumentPage:
     prepare_s: float  # seconds to read and render it
     tokens: int = 0  # prompt tokens, once counted
 
-    def parts(self) -> tuple[Part, ...]:
+    def parts(self) -> tuple[Media, ...]:
         """The page labelled with its number, so that the model can cite it."""
         if self.image is not None:
             return (Text(f"Page {self.number}:\n"), self.image, Text("\n\n"))
@@ -117,19 +106,9 @@ def prepare_pages(pdf: PdfDocument, indexes: Sequence[int], vision: VisionMode,
     return pages
 
 
-def count_tokens(engine: TokenCounter, pages: Sequence[DocumentPage]) -> list[DocumentPage]:
-    """The pages with their exact prompt token counts (text tokenized, images by size)."""
-    return [replace(p, tokens=_parts_tokens(engine, p.parts())) for p in pages]
-
-
-def _parts_tokens(engine: TokenCounter, parts: Sequence[Part]) -> int:
-    n = 0
-    for part in parts:
-        if isinstance(part, Text):
-            n += len(engine.tokenize(part.text, special=part.control))
-        else:
-            n += part.tokens + IMAGE_WRAP
-    return n
+def count_tokens(engine: Engine, pages: Sequence[DocumentPage]) -> list[DocumentPage]:
+    """The pages with the prompt tokens each takes, as the engine counts them."""
+    return [replace(p, tokens=engine.count_media(p.parts())) for p in pages]
 
 
 # -- events ------------------------------------------------------------------------------
@@ -190,7 +169,7 @@ class Limits:
 # -- planning and running ----------------------------------------------------------------
 
 
-def answer_document(engine: DocumentEngine, pages: Sequence[DocumentPage], question: str | None,
+def answer_document(engine: Engine, pages: Sequence[DocumentPage], question: str | None,
                     template: Request, limits: Limits, n_pages: int,
                     result: DocumentTranscript) -> Iterator[DocumentEvent]:
     """Answer `question` (None: summarise) over counted `pages`: one request if it fits in
@@ -240,7 +219,7 @@ def answer_document(engine: DocumentEngine, pages: Sequence[DocumentPage], quest
                     else REDUCE_SUMMARY.format(n=n_pages))
     while True:
         parts = [Text(f"Notes on pages {page_span(nums)}:\n{body}\n\n") for nums, body in notes]
-        sizes = [_parts_tokens(engine, [p]) for p in parts]
+        sizes = [engine.count_media((p,)) for p in parts]
         all_pages = tuple(n for nums, _ in notes for n in nums)
         need = sum(sizes) + _overhead(engine, template, final_prompt)
         if need + limits.answer_reserve <= limits.n_ctx or len(notes) == 1:
@@ -271,7 +250,7 @@ def answer_document(engine: DocumentEngine, pages: Sequence[DocumentPage], quest
         notes = merged
 
 
-def transcribe_document(engine: DocumentEngine, pages: Sequence[DocumentPage],
+def transcribe_document(engine: Engine, pages: Sequence[DocumentPage],
                         template: Request, result: DocumentTranscript,
                         ) -> Iterator[DocumentEvent]:
     """Each page to Markdown, in order: image pages through the model, text pages straight
@@ -317,13 +296,9 @@ def _map_settings(template: Request, limits: Limits) -> Request:
     return replace(template, max_tokens=limits.map_max_tokens, think_budget=budget)
 
 
-def _overhead(engine: TokenCounter, template: Request, question: str) -> int:
+def _overhead(engine: Engine, template: Request, question: str) -> int:
     """Prompt tokens around the media: the turn head, the question, the assistant turn."""
-    n = sum(len(engine.tokenize(text, special=control))
-            for text, control in prompt_head(template.system))
-    n += len(engine.tokenize(question, special=False))
-    n += len(engine.tokenize(ASSISTANT + NO_THINK, special=True))
-    return n + MARGIN
+    return engine.count_prompt(replace(template, question=question, media=())) + MARGIN
 
 
 def _group(n: int, fits: Callable[[list[int]], bool],
@@ -396,25 +371,3 @@ def cited_pages(text: str, valid: Sequence[int]) -> list[int]:
     return sorted(n for n in found if n in allowed)
 
 
-
-class DocumentRenderer(Protocol):
-    def event(self, event: DocumentEvent) -> None: ...
-
-    def close(self, result: DocumentTranscript) -> None: ...
-
-
-def run_document(events: Iterator[DocumentEvent], renderer: DocumentRenderer,
-                 result: DocumentTranscript) -> DocumentTranscript:
-    """Feed a plan's events to `renderer`; after Ctrl-C, close it (showing what was
-    produced) and raise Interrupted. A closed stdout ends the run quietly."""
-    try:
-        try:
-            for event in events:
-                renderer.event(event)
-        except Interrupted:
-            renderer.close(result)
-            raise
-        renderer.close(result)
-    except BrokenPipeError:
-        raise OutputClosed() from None
-    return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glmv_cli.code_blocks import (
+from glmv_cli.tasks.code import (
     WriteRefused,
     extract_blocks,
     main_block,

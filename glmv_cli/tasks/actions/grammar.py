@@ -15,7 +15,7 @@ characters, or, on one-line parts, newlines.
 
 from __future__ import annotations
 
-from glmv_cli.actions import Platform
+from glmv_cli.tasks.actions import Platform
 
 LINE = 1000  # a Memory/Reason/Thought/explanation line, in characters
 TEXT = 300  # a string inside an action (text to type, an answer, an app name)

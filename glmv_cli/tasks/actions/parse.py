@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from glmv_cli.actions import Platform
 from glmv_cli.engine.boxes import to_pixels
 from glmv_cli.engine.prompt import BOX_CLOSE, BOX_OPEN
+from glmv_cli.tasks.actions import Platform
 
 
 class ActionError(ValueError):

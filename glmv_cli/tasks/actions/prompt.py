@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from glmv_cli.actions import Platform
 from glmv_cli.engine.prompt import BOX_CLOSE, BOX_OPEN
 from glmv_cli.errors import InputError
+from glmv_cli.tasks.actions import Platform
 
 # The mobile prompt lists the apps `open_app` may name; the reference fills in its
 # benchmark's apps. Without --apps we say what holds on a real phone.
@@ -32,7 +32,7 @@ class Step:
 
 
 def template(platform: Platform) -> str:
-    return resources.files("glmv_cli.actions").joinpath(
+    return resources.files("glmv_cli.tasks.actions").joinpath(
         f"templates/{platform}.txt").read_text(encoding="utf-8")
 
 

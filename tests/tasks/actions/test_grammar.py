@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from glmv_cli.actions import PLATFORMS
-from glmv_cli.actions.grammar import ANSWER_RESERVE, action_grammar
-from glmv_cli.actions.parse import parse_action
-from glmv_cli.engine.llama import EngineSettings, LlamaEngine
+from glmv_cli.engine.llama import LlamaEngine
 from glmv_cli.engine.request import Request, Sampling
+from glmv_cli.engine.settings import EngineSettings
 from glmv_cli.engine.transcript import Transcript
 from glmv_cli.inputs.image import prepare_image
 from glmv_cli.inputs.source import Source
-from tests.conftest import TINY_MMPROJ, TINY_MODEL, make_image
+from glmv_cli.tasks.actions import PLATFORMS
+from glmv_cli.tasks.actions.grammar import ANSWER_RESERVE, action_grammar
+from glmv_cli.tasks.actions.parse import parse_action
+from tests.conftest import TINY, make_image
 
 SAMPLINGS = [Sampling(), Sampling(temperature=0.8, seed=1), Sampling(temperature=1.5, seed=7),
              Sampling(temperature=1.0, top_k=0, top_p=1.0, seed=42)]
@@ -30,7 +31,7 @@ def run(engine, request: Request) -> Transcript:
 def engine():
     """An engine of our own: long grammar answers size its context beyond what other
     tests of the shared engine expect."""
-    eng = LlamaEngine(EngineSettings(model_path=TINY_MODEL, mmproj_path=TINY_MMPROJ, threads=2))
+    eng = LlamaEngine(TINY, EngineSettings(threads=2))
     eng.load()
     yield eng
     eng.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glmv_cli.actions.parse import ActionError, parse_action
+from glmv_cli.tasks.actions.parse import ActionError, parse_action
 
 SIZE = (1080, 2400)  # a phone screenshot
 

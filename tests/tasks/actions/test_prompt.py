@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from glmv_cli.actions.prompt import Step, build_prompt, load_history
 from glmv_cli.errors import InputError
+from glmv_cli.tasks.actions.prompt import Step, build_prompt, load_history
 
 
 def test_mobile_prompt_has_task_apps_and_numbered_history():
