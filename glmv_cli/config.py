@@ -5,8 +5,10 @@
     max_image_tokens = 2048
     threads = 8
     gpu_layers = -1
+    temperature = 0.6
 
-Values become the commands' defaults; flags and GLMV_MODEL still win over them.
+Values become the commands' defaults; flags and GLMV_MODEL still win over them. Sampling
+settings here also win over the model's recommended ones from the registry.
 """
 
 from __future__ import annotations
@@ -15,17 +17,22 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from glmv_cli import paths
 from glmv_cli.errors import ConfigError
-from glmv_cli.models import paths
 
 # key -> (type, lowest allowed value)
-KEYS: dict[str, tuple[type, int | None]] = {
+KEYS: dict[str, tuple[type, float | None]] = {
     "model": (str, None),
     "max_image_tokens": (int, 16),
     "threads": (int, 1),
     "gpu_layers": (int, -1),
     "context": (int, 64),
+    "temperature": (float, 0.0),
+    "top_k": (int, 0),
+    "top_p": (float, 0.0),
+    "repeat_penalty": (float, 0.0),
 }
+_KIND_NAMES = {str: "a string", int: "an integer", float: "a number"}
 
 
 def load_config(path: Path | None = None) -> dict[str, Any]:
@@ -46,9 +53,10 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
             raise ConfigError(f"{path}:{line}: unknown setting '{key}' "
                               f"(known: {', '.join(KEYS)})")
         kind, low = KEYS[key]
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise ConfigError(f"{path}:{line}: '{key}' must be "
-                              f"{'a string' if kind is str else 'an integer'}, not {value!r}")
+        accepted = (int, float) if kind is float else kind
+        if not isinstance(value, accepted) or isinstance(value, bool):
+            raise ConfigError(f"{path}:{line}: '{key}' must be {_KIND_NAMES[kind]}, "
+                              f"not {value!r}")
         if low is not None and value < low:
             raise ConfigError(f"{path}:{line}: '{key}' must be at least {low}")
     return data

@@ -8,20 +8,17 @@ from typing import Annotated, Literal
 
 import typer
 
-from glmv_cli import options as opt
-from glmv_cli.actions import Platform
-from glmv_cli.actions.grammar import ANSWER_RESERVE, action_grammar
-from glmv_cli.actions.parse import Action, ActionError, parse_action
-from glmv_cli.actions.prompt import build_prompt, load_history
-from glmv_cli.commands.answer import answer, print_json
-from glmv_cli.engine.request import Request, Sampling
-from glmv_cli.errors import ContextOverflowError, GlmvError, InputError, UsageError
+from glmv_cli.commands.options import OUTPUT, TASK, AnswerOptions, shared_options
+from glmv_cli.commands.running import answer, json_result, print_json, resolve, unusable
+from glmv_cli.errors import InputError, UsageError
 from glmv_cli.inputs.image import prepare_image
 from glmv_cli.inputs.source import read_source
-from glmv_cli.models.resolve import resolve_model
 from glmv_cli.render.draw import Mark, check_draw_path, draw_marks, open_oriented, save_atomic
-from glmv_cli.run import EngineOptions, OutputMode
 from glmv_cli.streams import Streams
+from glmv_cli.tasks.actions import Platform
+from glmv_cli.tasks.actions.grammar import ANSWER_RESERVE, action_grammar
+from glmv_cli.tasks.actions.parse import Action, ActionError, parse_action
+from glmv_cli.tasks.actions.prompt import build_prompt, load_history
 
 HELP = """Decide the next GUI action for a task, from a screenshot.
 
@@ -40,55 +37,35 @@ JSON object: type, its parameters, and box/point in pixels of the screenshot.
 PlatformChoice = Literal["auto", "mobile", "desktop", "web"]
 
 
-class NoActionError(GlmvError):
-    """The answer ended before its action was complete (cut off), or held none."""
-
-
+@shared_options()
 def act(
     screenshot: Annotated[str, typer.Argument(metavar="SCREENSHOT", show_default=False,
                                               help="The current screen, or - for stdin.")],
     task: Annotated[str, typer.Argument(metavar="TASK", show_default=False,
                                         help="What the user wants done.")],
+    *,
     platform: Annotated[PlatformChoice, typer.Option(
-        "--platform", "-p", rich_help_panel=opt.OUTPUT,
+        "--platform", rich_help_panel=TASK,
         help="Action space: mobile (tap/swipe/type, boxes), desktop (mouse/keyboard, "
              "points) or web (set-of-marks labels). auto: mobile for a portrait "
              "screenshot, desktop for a landscape one.")] = "auto",
     history: Annotated[Path | None, typer.Option(
-        "--history", metavar="FILE", rich_help_panel=opt.OUTPUT,
+        "--history", metavar="FILE", rich_help_panel=TASK,
         help="Earlier steps: JSON Lines of `glmv act --json` results, a JSON list, or text "
              "(one earlier answer per paragraph).")] = None,
-    draw: Annotated[Path | None, typer.Option(
-        "--draw", metavar="OUT", rich_help_panel=opt.OUTPUT,
-        help="Write a copy of the screenshot with the action's target marked.")] = None,
     apps: Annotated[str | None, typer.Option(
-        "--apps", rich_help_panel=opt.OUTPUT,
+        "--apps", rich_help_panel=TASK,
         help="mobile: the apps open_app may name, comma-separated.")] = None,
     url: Annotated[str | None, typer.Option(
-        "--url", rich_help_panel=opt.OUTPUT, help="web: the site the task is on.")] = None,
+        "--url", rich_help_panel=TASK, help="web: the site the task is on.")] = None,
     elements: Annotated[Path | None, typer.Option(
-        "--elements", metavar="FILE", rich_help_panel=opt.OUTPUT,
+        "--elements", metavar="FILE", rich_help_panel=TASK,
         help="web: the labelled elements of the page, as text ([1]: <input> \"\"; ...).")
     ] = None,
-    model: opt.ModelName = None,
-    model_file: opt.ModelFile = None,
-    mmproj: opt.Mmproj = None,
-    json_out: opt.Json = False,
-    hide_thinking: opt.HideThinking = False,
-    show_thinking: opt.ShowThinking = False,
-    verbose: opt.Verbose = False,
-    max_tokens: opt.MaxTokens = opt.DEFAULTS["max_tokens"],
-    think_budget: opt.ThinkBudget = None,
-    no_think: opt.NoThink = False,
-    temperature: opt.Temperature = 0.0,
-    top_k: opt.TopK = 2,
-    top_p: opt.TopP = 0.6,
-    repeat_penalty: opt.RepeatPenalty = 1.1,
-    seed: opt.Seed = None,
-    max_image_tokens: opt.MaxImageTokens = opt.DEFAULTS["max_image_tokens"],
-    threads: opt.Threads = None,
-    gpu_layers: opt.GpuLayers = None,
-    context: opt.Context = None,
+    draw: Annotated[Path | None, typer.Option(
+        "--draw", metavar="OUT", rich_help_panel=OUTPUT,
+        help="Write a copy of the screenshot with the action's target marked.")] = None,
+    opts: AnswerOptions,
 ) -> None:
     streams = Streams.from_process()
     if not task.strip():
@@ -97,41 +74,31 @@ def act(
         check_draw_path(draw)
     steps = load_history(history) if history else []
     element_text = _read_text(elements, "--elements") if elements else None
-    files = resolve_model(model, model_file, mmproj, streams)
+    model = resolve(opts.model, streams)
     src = read_source(screenshot, streams.stdin)
-    image = prepare_image(src, max_image_tokens)
+    image = prepare_image(src, opts.engine.max_image_tokens)
     width, height = image.original_size
     chosen: Platform = (("mobile" if height > width else "desktop") if platform == "auto"
                         else platform)
     if (apps and chosen != "mobile") or ((url or elements) and chosen != "web"):
         raise UsageError("--apps is for --platform mobile, --url and --elements for web")
     reserve = ANSWER_RESERVE[chosen]
-    request = Request(
-        question=build_prompt(chosen, task, steps, apps=apps, url=url, elements=element_text),
-        media=(image,), sampling=Sampling(temperature, top_k, top_p, repeat_penalty, seed),
-        max_tokens=max(max_tokens, 1), think_budget=think_budget, think=not no_think,
-        grammar=action_grammar(chosen), answer_reserve=reserve,
-    )
-    mode = OutputMode(json=json_out, hide_thinking=hide_thinking, show_thinking=show_thinking)
-    opts = EngineOptions(threads, gpu_layers, context, max_image_tokens, verbose)
-    transcript = answer(streams, files, request, opts, mode)
-    done = transcript.done
+    request = opts.generation.request(
+        build_prompt(chosen, task, steps, apps=apps, url=url, elements=element_text),
+        (image,), model.sampling, grammar=action_grammar(chosen), answer_reserve=reserve)
+    transcript = answer(streams, opts, model, request)
     try:
         action = parse_action(transcript.answer, chosen, image.original_size)
     except ActionError as e:
-        if done and done.finish_reason == "length":
-            raise ContextOverflowError(
-                "the answer was cut off before its action was complete",
-                hint=f"raise --max-tokens (the answer may need {reserve} tokens after the "
-                     "thinking) or --context") from None
-        raise NoActionError(f"no valid action in the answer: {e}") from None
+        raise unusable(transcript, f"no valid action in the answer: {e}",
+                       f"the answer may need {reserve} tokens after the thinking") from None
     drawn = None
     if draw is not None:
         drawn = _draw(src.data, src.name, action, draw, streams)
-    if json_out:
-        print_json(streams, transcript, files.name, request, {
+    if opts.output.json:
+        print_json(streams, json_result(transcript, model.name, request, {
             "platform": chosen, "action": action.to_dict(), **action.notes,
-            "drawn": str(drawn) if drawn else None})
+            "drawn": str(drawn) if drawn else None}))
     elif streams.stdout_isatty:
         streams.console().print(f"[bold]{_describe(action)}[/bold]")
     else:

@@ -7,23 +7,20 @@ from typing import Annotated
 
 import typer
 
-from glmv_cli import options as opt
-from glmv_cli.code_blocks import (
+from glmv_cli.atomic import write_text_atomic
+from glmv_cli.commands.options import OUTPUT, TASK, AnswerOptions, shared_options
+from glmv_cli.commands.running import answer, json_result, print_json, resolve, unusable
+from glmv_cli.errors import UsageError, WriteError
+from glmv_cli.inputs.image import prepare_image
+from glmv_cli.inputs.source import read_source
+from glmv_cli.streams import Streams
+from glmv_cli.tasks.code import (
     WriteRefused,
     extract_blocks,
     main_block,
     plan_folder,
     write_folder,
-    write_text_atomic,
 )
-from glmv_cli.commands.answer import answer, print_json
-from glmv_cli.engine.request import Request, Sampling
-from glmv_cli.errors import ContextOverflowError, GlmvError, InputError, UsageError
-from glmv_cli.inputs.image import prepare_image
-from glmv_cli.inputs.source import read_source
-from glmv_cli.models.resolve import resolve_model
-from glmv_cli.run import EngineOptions, OutputMode
-from glmv_cli.streams import Streams
 
 HELP = """Turn a UI screenshot or mock-up into code.
 
@@ -53,39 +50,23 @@ PROMPT = (
 )
 
 
+@shared_options()
 def code(
     image: Annotated[str, typer.Argument(metavar="IMAGE", show_default=False,
                                          help="A screenshot or mock-up, or - for stdin.")],
+    *,
     framework: Annotated[str, typer.Option(
-        "--framework", "-f", rich_help_panel=opt.OUTPUT,
+        "--framework", "-f", rich_help_panel=TASK,
         help="html, react or vue.")] = "html",
+    instructions: Annotated[str | None, typer.Option(
+        "--instructions", "-i", rich_help_panel=TASK,
+        help="Extra wishes, e.g. \"use Tailwind\".")] = None,
     output: Annotated[str | None, typer.Option(
-        "--output", "-o", metavar="PATH", rich_help_panel=opt.OUTPUT,
+        "--output", "-o", metavar="PATH", rich_help_panel=OUTPUT,
         help="A file for the main code, or a folder (DIR/) for every file.")] = None,
     force: Annotated[bool, typer.Option(
-        "--force", rich_help_panel=opt.OUTPUT, help="Overwrite existing files.")] = False,
-    instructions: Annotated[str | None, typer.Option(
-        "--instructions", "-i", rich_help_panel=opt.GENERATION,
-        help="Extra wishes, e.g. \"use Tailwind\".")] = None,
-    model: opt.ModelName = None,
-    model_file: opt.ModelFile = None,
-    mmproj: opt.Mmproj = None,
-    json_out: opt.Json = False,
-    hide_thinking: opt.HideThinking = False,
-    show_thinking: opt.ShowThinking = False,
-    verbose: opt.Verbose = False,
-    max_tokens: opt.MaxTokens = opt.DEFAULTS["max_tokens"],
-    think_budget: opt.ThinkBudget = None,
-    no_think: opt.NoThink = False,
-    temperature: opt.Temperature = 0.0,
-    top_k: opt.TopK = 2,
-    top_p: opt.TopP = 0.6,
-    repeat_penalty: opt.RepeatPenalty = 1.1,
-    seed: opt.Seed = None,
-    max_image_tokens: opt.MaxImageTokens = opt.DEFAULTS["max_image_tokens"],
-    threads: opt.Threads = None,
-    gpu_layers: opt.GpuLayers = None,
-    context: opt.Context = None,
+        "--force", rich_help_panel=OUTPUT, help="Overwrite existing files.")] = False,
+    opts: AnswerOptions,
 ) -> None:
     streams = Streams.from_process()
     fw = framework.lower()
@@ -95,26 +76,17 @@ def code(
     folder = bool(output) and (output.endswith(("/", "\\")) or Path(output).is_dir())
     if target is not None and not folder:
         _check_file_target(target, force)
-    files = resolve_model(model, model_file, mmproj, streams)
-    img = prepare_image(read_source(image, streams.stdin), max_image_tokens)
+    model = resolve(opts.model, streams)
+    img = prepare_image(read_source(image, streams.stdin), opts.engine.max_image_tokens)
     question = PROMPT.format(what=PROMPTS[fw])
     if instructions:
         question += " " + instructions.strip()
-    request = Request(
-        question=question, media=(img,),
-        sampling=Sampling(temperature, top_k, top_p, repeat_penalty, seed),
-        max_tokens=max_tokens, think_budget=think_budget, think=not no_think,
-    )
-    mode = OutputMode(json=json_out, hide_thinking=hide_thinking, show_thinking=show_thinking)
-    opts = EngineOptions(threads, gpu_layers, context, max_image_tokens, verbose)
-    transcript = answer(streams, files, request, opts, mode)
+    request = opts.generation.request(question, (img,), model.sampling)
+    transcript = answer(streams, opts, model, request)
     blocks = extract_blocks(transcript.answer, fw)  # type: ignore[arg-type]
     if not blocks:
-        done = transcript.done
-        if done and done.finish_reason == "length":
-            raise ContextOverflowError("the answer was cut off before any code",
-                                       hint="raise --max-tokens or cap --think-budget")
-        raise GlmvError("the answer holds no code")
+        raise unusable(transcript, "the answer holds no code",
+                       "code often follows a long thinking")
     main = main_block(blocks, fw)  # type: ignore[arg-type]
     written: list[Path] = []
     try:
@@ -125,20 +97,20 @@ def code(
             written = targets
         elif target is not None:
             _check_file_target(target, force)  # again: it may have appeared meanwhile
-            write_text_atomic(target, main.code)
+            write_text_atomic(target, main.code, f"-o {target}")
             written = [target]
     except WriteRefused as e:
         raise UsageError(str(e)) from None
     except OSError as e:
-        raise InputError(f"cannot write {output}: {e.strerror or e}") from None
-    if json_out:
-        print_json(streams, transcript, files.name, request, {
+        raise WriteError(f"cannot write {output}: {e.strerror or e}") from None
+    if opts.output.json:
+        print_json(streams, json_result(transcript, model.name, request, {
             "framework": fw, "code": main.code,
             "files": [{"name": b.name, "language": b.language, "lines": b.code.count("\n"),
                        "named_by_model": b.named_by_model,
                        **({"path": str(p)} if written and folder else {})}
                       for b, p in zip(blocks, written or [None] * len(blocks), strict=True)],
-            "written": [str(p) for p in written]})
+            "written": [str(p) for p in written]}))
         return
     if written:
         for p in written:

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from glmv_cli import __version__
+from glmv_cli import __version__, paths
 from glmv_cli.errors import GlmvError, SelfTestFailed
-from glmv_cli.models import paths
 from glmv_cli.models.download import human_size
+from glmv_cli.models.ref import LocalModel
 from glmv_cli.models.registry import load_registry
 from glmv_cli.models.store import locate, problems
 from glmv_cli.streams import Streams
@@ -54,18 +54,18 @@ def doctor(
 
 def collect(verify: bool) -> dict[str, Any]:
     """Everything doctor reports, as plain data."""
-    import llama_cpp
     import psutil
 
-    from glmv_cli.engine.llama import gpu_offload_available, physical_cores
+    from glmv_cli.engine import system
+    from glmv_cli.engine.settings import physical_cores
 
     mem = psutil.virtual_memory()
     cache = paths.hf_cache_dir()
     return {
-        "versions": {"glmv": __version__, "llama_cpp_python": llama_cpp.__version__,
+        "versions": {"glmv": __version__, "llama_cpp_python": system.llama_cpp_version(),
                      "python": platform.python_version(), "platform": platform.platform()},
-        "llama_cpp": {"backends": backends(llama_cpp.llama_print_system_info().decode()),
-                      "gpu_offload": gpu_offload_available()},
+        "llama_cpp": {"backends": backends(system.system_info()),
+                      "gpu_offload": system.gpu_offload_available()},
         "machine": {"physical_cores": physical_cores(), "ram_total": mem.total,
                     "ram_available": mem.available,
                     "disk_free": paths.free_bytes(cache)},
@@ -122,16 +122,17 @@ def _models(verify: bool) -> list[dict[str, Any]] | dict[str, str]:
     return out
 
 
-def self_test() -> dict[str, Any]:
-    """Run the tiny model on a generated image through the real engine and image path."""
+def self_test(model: LocalModel | None = None) -> dict[str, Any]:
+    """Run a model (the built-in tiny one) on a generated image through the real engine
+    and image path."""
     from PIL import Image, ImageDraw
 
     from glmv_cli.engine.events import Done
-    from glmv_cli.engine.llama import EngineSettings, LlamaEngine
+    from glmv_cli.engine.factory import open_engine
     from glmv_cli.engine.request import Request
     from glmv_cli.inputs.image import prepare_image
     from glmv_cli.inputs.source import Source
-    from glmv_cli.models.registry import TINY_DIR
+    from glmv_cli.models.resolve import resolve_model
 
     t0 = time.perf_counter()
     engine = None
@@ -141,8 +142,7 @@ def self_test() -> dict[str, Any]:
         buf = io.BytesIO()
         img.save(buf, format="PNG")
         prepared = prepare_image(Source("self-test.png", buf.getvalue()), 256)
-        entry = load_registry().entries["tiny"]
-        engine = LlamaEngine(EngineSettings(TINY_DIR / entry.file, TINY_DIR / entry.mmproj))
+        engine = open_engine(model or resolve_model("tiny"))
         done = None
         for event in engine.generate(Request("What is in this picture?", media=(prepared,),
                                              max_tokens=24, think_budget=8)):

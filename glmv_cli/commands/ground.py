@@ -10,17 +10,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from glmv_cli import options as opt
-from glmv_cli.commands.answer import answer_each, print_json
-from glmv_cli.engine.request import Request, Sampling
+from glmv_cli.commands.options import (
+    GENERATION,
+    OUTPUT,
+    AnswerOptions,
+    PdfSource,
+    shared_options,
+)
+from glmv_cli.commands.running import answer_each, json_result, print_json, resolve
+from glmv_cli.engine.request import Request
 from glmv_cli.errors import UsageError
-from glmv_cli.grounding import BOXES_GRAMMAR, BOXES_RESERVE, PROMPT, FoundBox, find_boxes
 from glmv_cli.inputs.image import PreparedImage, prepare_image
+from glmv_cli.inputs.sniff import sniff
 from glmv_cli.inputs.source import Source, read_source
-from glmv_cli.models.resolve import resolve_model
 from glmv_cli.render.draw import Mark, check_draw_path, draw_marks, open_oriented, save_atomic
-from glmv_cli.run import EngineOptions, OutputMode
 from glmv_cli.streams import Streams
+from glmv_cli.tasks.grounding import BOXES_GRAMMAR, BOXES_RESERVE, PROMPT, FoundBox, find_boxes
 
 HELP = """Find things in an image and get their bounding boxes, in pixels.
 
@@ -48,69 +53,45 @@ class Target:
     page_rgb: bytes | None = None
 
 
+@shared_options()
 def ground(
     image: Annotated[str, typer.Argument(metavar="IMAGE", show_default=False,
                                          help="An image, a PDF, or - for stdin.")],
     expr: Annotated[str, typer.Argument(metavar="WHAT", show_default=False,
                                         help="What to find, e.g. \"the red car\".")],
+    *,
     draw: Annotated[Path | None, typer.Option(
-        "--draw", metavar="OUT", rich_help_panel=opt.OUTPUT,
+        "--draw", metavar="OUT", rich_help_panel=OUTPUT,
         help="Write a copy of the image with the boxes drawn (.png, .jpg, .webp). For "
              "several PDF pages, -pN is added before the extension.")] = None,
     strict: Annotated[bool, typer.Option(
-        "--strict", rich_help_panel=opt.GENERATION,
+        "--strict", rich_help_panel=GENERATION,
         help="Answer with boxes only (sampled under a grammar): always at least one box, "
              "even when the thing is not there.")] = False,
-    pages: Annotated[str | None, typer.Option(
-        "--pages", rich_help_panel=opt.OUTPUT,
-        help="PDF pages to search, e.g. 3 or 1-4,7 [default: all]; one question per page.")
-    ] = None,
-    password: Annotated[str | None, typer.Option(
-        "--password", rich_help_panel=opt.OUTPUT, help="Password of an encrypted PDF.")
-    ] = None,
-    model: opt.ModelName = None,
-    model_file: opt.ModelFile = None,
-    mmproj: opt.Mmproj = None,
-    json_out: opt.Json = False,
-    hide_thinking: opt.HideThinking = False,
-    show_thinking: opt.ShowThinking = False,
-    verbose: opt.Verbose = False,
-    max_tokens: opt.MaxTokens = opt.DEFAULTS["max_tokens"],
-    think_budget: opt.ThinkBudget = None,
-    no_think: opt.NoThink = False,
-    temperature: opt.Temperature = 0.0,
-    top_k: opt.TopK = 2,
-    top_p: opt.TopP = 0.6,
-    repeat_penalty: opt.RepeatPenalty = 1.1,
-    seed: opt.Seed = None,
-    max_image_tokens: opt.MaxImageTokens = opt.DEFAULTS["max_image_tokens"],
-    threads: opt.Threads = None,
-    gpu_layers: opt.GpuLayers = None,
-    context: opt.Context = None,
+    source: PdfSource,
+    opts: AnswerOptions,
 ) -> None:
     streams = Streams.from_process()
     if not expr.strip():
         raise UsageError("say what to find, e.g. \"the red car\"")
     src = read_source(image, streams.stdin)
-    is_pdf = src.data[:5] == b"%PDF-"
-    if (pages or password) and not is_pdf:
+    is_pdf = sniff(src.data) == "pdf"
+    if (source.pages or source.password) and not is_pdf:
         raise UsageError("--pages and --password are for PDF files")
     if draw is not None and image != "-" and _same_file(draw, Path(image)):
         raise UsageError("--draw must name a new file, not the input image")
     if draw is not None:
         check_draw_path(draw)
-    files = resolve_model(model, model_file, mmproj, streams)
-    targets = (_pdf_targets(src, pages, password, max_image_tokens) if is_pdf
+    model = resolve(opts.model, streams)
+    max_image_tokens = opts.engine.max_image_tokens
+    targets = (_pdf_targets(src, source, max_image_tokens) if is_pdf
                else [Target(prepare_image(src, max_image_tokens), source=src)])
-    sampling = Sampling(temperature, top_k, top_p, repeat_penalty, seed)
-    requests = [Request(
-        question=PROMPT.format(expr=expr.strip()), media=(t.image,), sampling=sampling,
-        max_tokens=max_tokens, think_budget=think_budget, think=not no_think,
+    requests = [opts.generation.request(
+        PROMPT.format(expr=expr.strip()), (t.image,), model.sampling,
         grammar=BOXES_GRAMMAR if strict else None,
         answer_reserve=BOXES_RESERVE if strict else 0,
     ) for t in targets]
-    mode = OutputMode(json=json_out, hide_thinking=hide_thinking, show_thinking=show_thinking)
-    opts = EngineOptions(threads, gpu_layers, context, max_image_tokens, verbose)
+    json_out = opts.output.json
     terminal = streams.stdout_isatty and not json_out
     console = streams.console()
 
@@ -123,7 +104,7 @@ def ground(
 
     results: list[dict] = []
     for target, request, transcript in zip(
-            targets, requests, answer_each(streams, files, requests, opts, mode, heading),
+            targets, requests, answer_each(streams, opts, model, requests, heading),
             strict=False):
         size = target.image.original_size
         boxes = find_boxes(transcript, size, target.page_size)
@@ -138,13 +119,11 @@ def ground(
             if target.page is not None:
                 extra["page"] = target.page
                 extra["page_size_points"] = list(target.page_size or ())
+            obj = json_result(transcript, model.name, request, extra)
             if len(targets) == 1:
-                print_json(streams, transcript, files.name, request, extra)
+                print_json(streams, obj)
             else:
-                from glmv_cli.render.json import result_object
-
-                results.append({**result_object(transcript, files.name, request.images),
-                                **extra})
+                results.append(obj)
         elif terminal:
             _show(console, boxes, drawn)
         else:
@@ -155,20 +134,15 @@ def ground(
             where = f"page {target.page}: " if target.page else ""
             streams.stderr.write(f"glmv: warning: {where}the answer has no boxes\n")
     if json_out and len(targets) > 1:
-        import json
-
-        streams.stdout.write(json.dumps({"model": files.name, "query": expr, "pages": results},
-                                        ensure_ascii=False) + "\n")
-        streams.stdout.flush()
+        print_json(streams, {"model": model.name, "query": expr, "pages": results})
 
 
-def _pdf_targets(src: Source, pages: str | None, password: str | None,
-                 max_image_tokens: int) -> list[Target]:
+def _pdf_targets(src: Source, source: PdfSource, max_image_tokens: int) -> list[Target]:
     from glmv_cli.inputs.pdf import load_pdf, parse_pages, render_page
 
-    with load_pdf(src, password) as pdf:
+    with load_pdf(src, source.password) as pdf:
         targets = []
-        for index in parse_pages(pages, pdf.page_count, src.name):
+        for index in parse_pages(source.pages, pdf.page_count, src.name):
             page = render_page(pdf, index, max_image_tokens)
             targets.append(Target(page.image, page=index + 1, page_size=page.page_size,
                                   page_rgb=page.image.rgb))

@@ -14,8 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from glmv_cli import paths
 from glmv_cli.errors import ConfigError
-from glmv_cli.models import paths
 
 TINY_DIR = Path(__file__).resolve().parent.parent / "assets" / "tiny"
 SAMPLING_KEYS = {"temperature": float, "top_k": int, "top_p": float, "repeat_penalty": float}

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from glmv_cli.models import paths
+from glmv_cli import paths
 from glmv_cli.models.registry import TINY_DIR, ModelEntry
 
 HASH_CHUNK = 8 << 20

@@ -17,21 +17,18 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.text import Text
 
-from glmv_cli.documents import (
+from glmv_cli.engine.events import Answer, Progress, Thinking
+from glmv_cli.engine.transcript import Transcript
+from glmv_cli.render import Renderer
+from glmv_cli.render.document_json import DocumentInfo, document_object
+from glmv_cli.render.steps import StepProgress
+from glmv_cli.tasks.documents import (
     DocumentEvent,
     DocumentTranscript,
     StepEnd,
     StepStart,
     page_span,
 )
-from glmv_cli.engine.events import Answer, Progress, Thinking
-from glmv_cli.engine.transcript import Transcript
-from glmv_cli.render import Renderer
-from glmv_cli.render.document_json import DocumentInfo, document_object
-from glmv_cli.render.plain import PlainRenderer
-from glmv_cli.render.steps import StepProgress
-from glmv_cli.render.terminal import TerminalRenderer
-from glmv_cli.streams import Streams
 
 _KIND_LABEL = {"map": "Reading", "combine": "Combining notes on", "transcribe": "Transcribing",
                "text-layer": "Copying the text of", "answer": "Answering from",
@@ -262,30 +259,3 @@ class DocumentJsonRenderer:
 def _transcribe_weight(info: DocumentInfo) -> int:
     # Text-layer pages cost nothing next to a model call; the bar counts model work.
     return sum(p.tokens for p in info.pages if p.mode == "image")
-
-
-def pick_document_renderer(streams: Streams, *, json_out: bool, hide_thinking: bool,
-                           show_thinking: bool, transcribe: bool, model: str,
-                           info: DocumentInfo):  # -> DocumentRenderer
-    """Like run.pick_renderer, for a document: Rich on a terminal, plain when piped (a
-    progress bar on stderr if that is a terminal), one object with --json."""
-    err_console = streams.console(stderr=True) if streams.stderr_isatty else None
-    if json_out:
-        return DocumentJsonRenderer(streams.stdout, model, info, err_console)
-    if transcribe:
-        if streams.stdout_isatty:
-            return TranscribeTerminalRenderer(streams.console(), info)
-        return TranscribePlainRenderer(streams.stdout, streams.stderr, show_thinking,
-                                       err_console, info)
-    if streams.stdout_isatty:
-        console = streams.console()
-        return AnswerRenderer(lambda: TerminalRenderer(console, hide_thinking=hide_thinking),
-                              console, info, summary_console=console)
-
-    def plain() -> Renderer:
-        from glmv_cli.render.progress import StatusLine
-
-        status = StatusLine(err_console) if err_console else None
-        return PlainRenderer(streams.stdout, streams.stderr, show_thinking, status)
-
-    return AnswerRenderer(plain, err_console, info)

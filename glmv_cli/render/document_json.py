@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from glmv_cli.documents import DocumentPage, DocumentTranscript, StepEnd, cited_pages
 from glmv_cli.render.json import result_object
+from glmv_cli.tasks.documents import DocumentPage, DocumentTranscript, StepEnd, cited_pages
 
 # Usage fields summed over steps (n_ctx is a size, not a count: the largest is kept).
 _SUMMED = ("prompt_text_tokens", "image_tokens", "generated_tokens", "thinking_tokens",
@@ -23,6 +23,7 @@ class DocumentInfo:
     pages: tuple[DocumentPage, ...]
     prepare_s: float
     load_s: float
+    settings: dict[str, Any] | None = None  # how the final answer is generated
 
     @property
     def numbers(self) -> list[int]:
@@ -69,7 +70,7 @@ def document_object(result: DocumentTranscript, model: str, info: DocumentInfo,
         "total_s": round(total_s, 4),
     }
     obj: dict[str, Any] = {"model": model, "source": info.source, "n_pages": info.n_pages,
-                           "strategy": result.strategy}
+                           "strategy": result.strategy, "settings": info.settings}
     if result.strategy == "transcribe":
         texts = {s.start.pages[0]: s.transcript.answer.strip() for s in result.steps}
         obj["markdown"] = "\n\n---\n\n".join(texts[n] for n in valid if n in texts)

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from glmv_cli.engine.boxes import to_pixels
 from glmv_cli.engine.events import Done, Event, Progress
+from glmv_cli.engine.request import Request
 from glmv_cli.engine.transcript import Transcript
 from glmv_cli.inputs.image import PreparedImage
 from glmv_cli.render.progress import StatusLine
@@ -48,6 +49,13 @@ def result_object(transcript: Transcript, model: str,
         "timings": _timings(done) if done else {},
         **(extra or {}),
     }
+
+
+def settings_object(request: Request) -> dict[str, Any]:
+    """`--json`'s `settings`: how the answer was generated (sampling after the model's
+    recommended values and the user's flags were applied)."""
+    return {**asdict(request.sampling), "max_tokens": request.max_tokens,
+            "think": request.think, "think_budget": request.think_budget}
 
 
 def _timings(done: Done) -> dict[str, Any]:

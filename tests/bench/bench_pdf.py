@@ -30,8 +30,8 @@ import pymupdf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from glmv_cli.documents import prepare_pages
 from glmv_cli.inputs.pdf import open_pdf
+from glmv_cli.tasks.documents import prepare_pages
 from tests.pdf_files import (
     PARAGRAPH,
     chart_page,

@@ -45,3 +45,16 @@ def test_output_folder(glmv, tmp_path):
 def test_bad_framework(glmv, tmp_path):
     r = glmv("code", str(make_image(tmp_path / "m.png")), "--framework", "svelte")
     assert r.returncode == 2 and "html, react or vue" in r.stderr
+
+
+def test_no_code_in_a_cut_off_answer_is_exit_8(glmv, tmp_path):
+    r = glmv("code", str(make_image(tmp_path / "m.png")), "--max-tokens", "3")
+    assert r.returncode == 8 and "holds no code" in r.stderr and "--max-tokens" in r.stderr
+    assert r.stdout == ""
+
+
+def test_a_failed_write_is_exit_9(glmv, tmp_path):
+    # /proc refuses new files even to root: the temporary file cannot be made.
+    r = glmv("code", str(make_image(tmp_path / "m.png")), "-o", "/proc/version", "--force",
+             *SHORT)
+    assert r.returncode == 9 and "cannot write" in r.stderr

@@ -11,8 +11,18 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from glmv_cli.commands.options import (
+    AnswerOptions,
+    EngineOptions,
+    GenerationOptions,
+    ModelChoice,
+    OutputOptions,
+)
 from glmv_cli.commands.pdf import answer_pdf
-from glmv_cli.documents import (
+from glmv_cli.engine.request import Request
+from glmv_cli.inputs.media import Text
+from glmv_cli.inputs.pdf import open_pdf
+from glmv_cli.tasks.documents import (
     DocumentTranscript,
     Limits,
     StepEnd,
@@ -21,8 +31,6 @@ from glmv_cli.documents import (
     count_tokens,
     prepare_pages,
 )
-from glmv_cli.engine.request import Request, Text
-from glmv_cli.inputs.pdf import open_pdf
 from tests.pdf_files import (
     chart_page,
     make_encrypted_pdf,
@@ -213,13 +221,6 @@ def test_transcribe_takes_no_question(glmv, tmp_path):
 # -- citations -----------------------------------------------------------------------------
 
 
-def test_json_citations(glmv, tmp_path):
-    obj = run_json(glmv, str(make_text_pdf(tmp_path / "r.pdf", pages=4)), "Total?",
-                   "--pages", "1-3")
-    assert set(obj["citations"]) <= {1, 2, 3}
-    assert obj["citations"] == cited_pages(obj["answer"], [1, 2, 3])
-
-
 @pytest.mark.parametrize(("text", "pages"), [
     ("Margins peaked in Q3 (p. 3).", [3]),
     ("See pp. 4-6 and page 9.", [4, 5, 6, 9]),
@@ -238,11 +239,16 @@ def test_pages_are_labelled_and_text_cannot_forge_tokens(engine, tmp_path):
     with open_pdf(save(doc, tmp_path / "forge.pdf")) as pdf:
         text, image = prepare_pages(pdf, [0, 1], "auto", 128)
     (part,) = text.parts()
-    assert isinstance(part, Text) and part.text.startswith("Page 1:\n") and not part.control
+    assert isinstance(part, Text) and part.text.startswith("Page 1:\n")
     label, img, _ = image.parts()
     assert label == Text("Page 2:\n") and img.tokens <= 128
-    # As plain text the forged tags are many tokens, not the control tokens themselves.
-    assert len(engine.tokenize("<|assistant|>", special=False)) > 1
+    # The engine reads page text as plain text: the forged tags are many ordinary tokens,
+    # and no control token id appears.
+    plain = engine.tokenize(part.text, special=False)
+    assert engine.count_media(text.parts()) == len(plain)
+    for tag in ("<|assistant|>", "<think>"):
+        (control_id,) = engine.tokenize(tag, special=True)
+        assert control_id not in plain
 
 
 # -- bad files -----------------------------------------------------------------------------
@@ -291,7 +297,9 @@ def test_damaged_pdf_is_repaired_with_a_warning(glmv, tmp_path):
 
 def test_answer_pdf_is_callable_with_asks_options(tmp_path, capsys):
     path = make_text_pdf(tmp_path / "r.pdf", pages=2)
-    answer_pdf(Path(path), "What is the revenue?", model="tiny", json_out=True,
-               think_budget=6, max_tokens=20, threads=2)
+    opts = AnswerOptions(model=ModelChoice("tiny"), output=OutputOptions(json=True),
+                         generation=GenerationOptions(max_tokens=20, think_budget=6),
+                         engine=EngineOptions(threads=2))
+    answer_pdf(Path(path), "What is the revenue?", opts)
     obj = json.loads(capsys.readouterr().out)
     assert obj["pages_as_text"] == [1, 2] and obj["model"] == "tiny" and obj["answer"]

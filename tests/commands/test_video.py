@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import json
 import wave
 
 import cv2
 import pytest
 
-from glmv_cli.commands.video import FrameLabels, VideoOptions, answer_video
+from glmv_cli.commands.options import AnswerOptions, GenerationOptions, ModelChoice, OutputOptions
+from glmv_cli.commands.video import answer_video
 from glmv_cli.engine.events import Progress
 from glmv_cli.engine.request import Request
-from glmv_cli.inputs.video import VideoFile, plan_frames, video_media
-from glmv_cli.run import OutputMode
-from glmv_cli.streams import Streams
+from glmv_cli.inputs.video import Video, VideoFile, plan_frames
+from glmv_cli.tasks.video import VideoOptions
 from tests.engine.test_llama import _capture_decoded_tokens
 from tests.videos import make_vfr, numbered_frame, write_video
 
@@ -80,7 +79,7 @@ def test_timestamps_follow_each_frame_in_the_decoded_prompt(engine, tmp_path, mo
     # Every 5 s from 0.5 s: frames 13, 138 and 263 (the first at or after each time).
     assert [f.index for f in frames] == [13, 138, 263]
     assert [f.time for f in frames] == pytest.approx([0.52, 5.52, 10.52])
-    request = Request("When?", media=video_media(frames), max_tokens=1)
+    request = Request("When?", media=(Video(str(clip), tuple(frames)),), max_tokens=1)
     seen = _capture_decoded_tokens(engine, request, monkeypatch)
 
     def tok(text, special=False):
@@ -102,19 +101,18 @@ def test_timestamps_follow_each_frame_in_the_decoded_prompt(engine, tmp_path, mo
 def test_progress_says_frame_and_time(engine, clip):
     with VideoFile(str(clip)) as vf:
         frames = list(vf.read(plan_frames(vf.info, fps=0.5)))
-    events = FrameLabels(engine, frames).generate(
-        Request("q", media=video_media(frames), max_tokens=1))
+    events = engine.generate(Request("q", media=(Video(str(clip), tuple(frames)),),
+                                     max_tokens=1))
     labels = [e.label for e in events if isinstance(e, Progress) and e.stage == "encode"]
     assert labels == [f"Encoding frame {i + 1}/3 at 0:0{2 * i} ({frames[i].image.tokens} tokens)"
                       for i in range(3)]
 
 
-def test_answer_video_is_callable_for_ask(clip):
-    out, err = io.StringIO(), io.StringIO()
-    answer_video(str(clip), "When?", model="tiny", mode=OutputMode(json=True),
-                 max_tokens=3, video=VideoOptions(fps=2, max_frames=3),
-                 streams=Streams(io.BytesIO(), out, err))
-    obj = json.loads(out.getvalue())
+def test_answer_video_is_callable_for_ask(clip, capsys):
+    opts = AnswerOptions(model=ModelChoice("tiny"), output=OutputOptions(json=True),
+                         generation=GenerationOptions(max_tokens=3))
+    answer_video(str(clip), "When?", opts, VideoOptions(fps=2, max_frames=3))
+    obj = json.loads(capsys.readouterr().out)
     # 12 candidates every 0.5 s, 3 kept: 0 s, 3 s and 5.5 s (frame 137.5 rounds up).
     assert [f["index"] for f in obj["frames"]] == [0, 75, 138]
     assert [f["timestamp"] for f in obj["frames"]] == [0, 3, 5]

@@ -88,14 +88,13 @@ def test_doctor_flags_a_damaged_download(glmv, home):
 
 def test_a_failing_self_test_raises_exit_7(tmp_path, monkeypatch):
     from glmv_cli.commands import doctor as doctor_cmd
-    from glmv_cli.models import registry
+    from glmv_cli.models.ref import LocalModel
 
-    broken = tmp_path / "tiny"
-    broken.mkdir()
+    broken = []
     for name in ("tiny-glm41v-f16.gguf", "mmproj-tiny-glm41v-f16.gguf"):
-        (broken / name).write_bytes(b"GGUF" + b"\0" * 64)  # a GGUF header, nothing inside
-    monkeypatch.setattr(registry, "TINY_DIR", broken)
-    result = doctor_cmd.self_test()
+        (tmp_path / name).write_bytes(b"GGUF" + b"\0" * 64)  # a GGUF header, nothing inside
+        broken.append(tmp_path / name)
+    result = doctor_cmd.self_test(LocalModel("tiny", *broken))
     assert not result["ok"] and "cannot load model" in result["error"]
     monkeypatch.setattr(doctor_cmd, "self_test", lambda: result)
     monkeypatch.setenv("GLMV_HOME", str(tmp_path))
@@ -139,3 +138,19 @@ def test_a_bad_config_is_a_one_line_error(glmv, tmp_path, image, text, message):
     doctor = glmv("doctor", "--json", env={"GLMV_HOME": str(tmp_path)})
     assert doctor.returncode == 0  # doctor reports a broken config instead of failing
     assert not json.loads(doctor.stdout)["config"]["ok"]
+
+
+def test_ctrl_c_during_the_self_test_is_not_a_failed_self_test(monkeypatch):
+    """Ctrl-C is not an error to report: it must reach main() as Interrupted (exit 130),
+    not become "self-test failed" (exit 7). Fault injection: the image step is
+    interrupted."""
+    from glmv_cli.commands import doctor as doctor_cmd
+    from glmv_cli.errors import Interrupted
+    from glmv_cli.inputs import image
+
+    def interrupted(*_a, **_k):
+        raise Interrupted()
+
+    monkeypatch.setattr(image, "prepare_image", interrupted)
+    with pytest.raises(Interrupted):
+        doctor_cmd.self_test()

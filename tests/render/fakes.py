@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Literal
 
+from glmv_cli.commands.running import run_request
+from glmv_cli.engine.base import Capabilities
 from glmv_cli.engine.events import Answer, Box, Done, Event, Progress, Thinking, Timings, Usage
-from glmv_cli.engine.transcript import Transcript
+from glmv_cli.engine.request import Request
+from glmv_cli.errors import Interrupted
 from glmv_cli.render import Renderer
 
 
@@ -39,11 +44,22 @@ def events(
     ]
 
 
-def play(renderer: Renderer, evs: list[Event]) -> Transcript:
-    """Feed `evs` to `renderer` as the run loop does, then close it; the transcript."""
-    transcript = Transcript()
-    for event in evs:
-        transcript.add(event)
-        renderer.event(event)
-    renderer.close(transcript)
-    return transcript
+class ScriptedEngine:
+    """An engine that yields a fixed list of events: renderers are driven through the
+    commands' own run loop, without a model."""
+
+    name = "scripted"
+    capabilities = Capabilities(grammar=True, think_budget=True)
+
+    def __init__(self, evs: list[Event]) -> None:
+        self.evs = evs
+
+    def generate(self, request: Request) -> Iterator[Event]:
+        yield from self.evs
+
+
+def play(renderer: Renderer, evs: list[Event]) -> None:
+    """Run `evs` through the real run loop (`run_request`) into `renderer`; an
+    interrupted run raises nothing here, its renderer has been closed all the same."""
+    with contextlib.suppress(Interrupted):
+        run_request(ScriptedEngine(evs), Request("q"), renderer)

@@ -8,7 +8,6 @@ import json
 
 from rich.console import Console
 
-from glmv_cli.documents import DocumentPage, DocumentTranscript, StepEnd, StepStart
 from glmv_cli.engine.events import Answer, Done, Thinking, Timings, Usage
 from glmv_cli.engine.transcript import Transcript
 from glmv_cli.render.document import (
@@ -21,6 +20,7 @@ from glmv_cli.render.document import (
 from glmv_cli.render.document_json import DocumentInfo
 from glmv_cli.render.plain import PlainRenderer
 from glmv_cli.render.terminal import TerminalRenderer
+from glmv_cli.tasks.documents import DocumentPage, DocumentTranscript, StepEnd, StepStart
 
 INFO = DocumentInfo("r.pdf", 9, tuple(
     DocumentPage(n, "text", "text layer", f"text {n}", None, 0.01, tokens=100)
