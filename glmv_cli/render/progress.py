@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
+REFRESH_PER_S = 5  # the spinner's redraws per second: smooth enough, and cheap
+
 
 class StatusLine:
     """One live line on a terminal; disappears when stopped."""
@@ -14,6 +16,7 @@ class StatusLine:
         self._progress = Progress(
             SpinnerColumn(style="bold"), TextColumn("{task.description}"),
             TextColumn("[dim]{task.elapsed:.0f}s"), console=console, transient=True,
+            refresh_per_second=REFRESH_PER_S,
         )
         self._task = self._progress.add_task("Starting", total=None)
         self._progress.start()

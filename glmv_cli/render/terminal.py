@@ -19,6 +19,12 @@ from glmv_cli.render.summary import box_lines, stats_line, truncation_warning
 # Control characters in model output (an ESC could restyle or move the cursor) are dropped
 # on a terminal; newlines and tabs stay.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# The live display's costs are per redraw, not per token: at the hundreds of tokens a
+# second a GPU writes, these keep the renderer well under 2% of a token's time
+# (tests/bench/bench_render.py).
+REFRESH_PER_S = 4  # redraws of the live answer per second (Rich's own default)
+LIVE_LINES = 20  # lines of the answer's end shown live (all of it is printed at the end)
+PRINTS_PER_S = 8  # batches of thinking text printed per second
 
 
 class TerminalRenderer:
@@ -39,6 +45,8 @@ class TerminalRenderer:
         self._thinking_started: float | None = None
         self._thinking_chars = 0
         self._thinking_open = False
+        self._held_thinking = ""  # printed at most REFRESH_PER_S times a second
+        self._last_print = 0.0
         self._answer = ""
         self._live: Live | None = None
 
@@ -58,25 +66,45 @@ class TerminalRenderer:
                 self._stop_status()
                 self.console.print(Text("Thinking", style="bold dim"))
         self._thinking_chars += len(text)
+        self._held_thinking += text
+        # Printing is the costly part of a token; a GPU writes hundreds a second, so the
+        # text is printed in batches, as often as the eye can follow.
+        now = time.monotonic()
+        if now - self._last_print < 1 / PRINTS_PER_S:
+            return
+        self._last_print = now
         if self.hide_thinking:
+            self._held_thinking = ""
             if self._status:
                 self._status.update(f"Thinking ({self._thinking_chars} characters)")
             return
-        self.console.print(Text(text, style="dim"), end="")
-        self._thinking_open = True
+        self._flush_thinking()
+
+    def _flush_thinking(self) -> None:
+        if self._held_thinking and not self.hide_thinking:
+            self.console.print(Text(self._held_thinking, style="dim"), end="")
+            self._thinking_open = True
+        self._held_thinking = ""
 
     def _on_answer(self, text: str) -> None:
         if self._live is None:
             self._stop_status()
             self._end_thinking()
+            # The Markdown is built when Live refreshes (REFRESH_PER_S), not per token: a
+            # GPU delivers hundreds of tokens a second, and parsing is the costly part.
             self._live = Live(console=self.console, transient=True, auto_refresh=True,
-                              refresh_per_second=8, vertical_overflow="crop")
+                              refresh_per_second=REFRESH_PER_S, vertical_overflow="crop",
+                              get_renderable=self._answer_tail)
             self._live.start()
         self._answer += text
-        lines = self._answer.splitlines()[-max(3, self.console.height - 3):]
-        self._live.update(Markdown("\n".join(lines)))
+
+    def _answer_tail(self) -> Markdown:
+        """The end of the answer so far, as much as the screen shows."""
+        lines = self._answer.splitlines()[-max(3, min(LIVE_LINES, self.console.height - 3)):]
+        return Markdown("\n".join(lines))
 
     def _end_thinking(self) -> None:
+        self._flush_thinking()
         if self._thinking_open:
             self.console.print()
             self._thinking_open = False
