@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
+from glmv_cli import paths
 from glmv_cli.errors import ConfigError, UsageError
-from glmv_cli.models import paths
 from glmv_cli.models.download import PulledFile, human_size
 from glmv_cli.models.registry import ModelEntry, load_registry, parse_registry
 from glmv_cli.models.resolve import find_entry
@@ -27,9 +27,10 @@ HELP = """Download a model (text GGUF + vision projector).
   glmv pull hf:owner/repo --file X.gguf --mmproj mmproj-X.gguf   # any GGUF pair
   glmv pull hf:owner/repo@REVISION --file X.gguf --mmproj Y.gguf --name mine
 
-Files go to the Hugging Face cache (HF_HOME), where other tools find them too. A download
-that is interrupted (Ctrl-C, network) resumes where it stopped when you pull again. Free
-disk space is checked first, and sha256 is verified where the registry knows it. An
+Files go to the Hugging Face cache (HF_HOME), where other tools find them too. A dropped
+connection is resumed where it stopped; a pull stopped with Ctrl-C leaves nothing behind
+and starts over next time. Free disk space is checked first, and sha256 is verified where
+the registry knows it. An
 `hf:` pair is added to your registry, so `glmv ask --model NAME` can use it. HF_TOKEN,
 HF_ENDPOINT and HF_HUB_OFFLINE are respected.
 """
@@ -39,13 +40,13 @@ def pull(
     name: Annotated[str | None, typer.Argument(
         metavar="[NAME | hf:OWNER/REPO]", show_default=False,
         help="A registry name, or hf:OWNER/REPO[@REVISION] with --file and --mmproj "
-             "[default: the default model].")] = None,
+             "\\[default: the default model].")] = None,
     file: Annotated[str | None, typer.Option(
         "--file", help="With hf:…, the text GGUF's file name in the repo.")] = None,
     mmproj: Annotated[str | None, typer.Option(
         "--mmproj", help="With hf:…, the vision projector's file name in the repo.")] = None,
     as_name: Annotated[str | None, typer.Option(
-        "--name", help="With hf:…, the name to register it under [default: from --file].")
+        "--name", help="With hf:…, the name to register it under \\[default: from --file].")
     ] = None,
     json_out: Annotated[bool, typer.Option(
         "--json", help="Print one JSON object with the files and their paths.")] = False,

@@ -1,8 +1,9 @@
 """Downloading an entry's pair from the Hugging Face Hub, safely.
 
 huggingface-hub does the transfer (its cache, HF_HOME, HF_TOKEN, HF_ENDPOINT and
-HF_HUB_OFFLINE all apply): it writes `blobs/ETAG.incomplete`, resumes it after a dropped
-connection or an interrupted run, and renames it only when complete. glmv adds what a
+HF_HUB_OFFLINE all apply): it resumes a dropped connection with a Range request, writes to
+a temporary file of its own and renames it into the cache only when complete. A run that
+is stopped (Ctrl-C, kill) leaves nothing behind, so the next pull starts over. glmv adds what a
 multi-GB download needs around that: a disk-space check before starting, sha256
 verification where the registry knows the hash, progress on a terminal, and errors that
 say what to do.
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from glmv_cli import paths
 from glmv_cli.errors import DownloadError, UsageError
-from glmv_cli.models import paths
 from glmv_cli.models.registry import ModelEntry
 from glmv_cli.models.store import locate, problems, remove_cached, sha256_of
 
@@ -140,18 +141,18 @@ def _explain(e: Exception, entry: ModelEntry, filename: str) -> DownloadError:
         return DownloadError(f"cannot download {where}: offline mode is on (HF_HUB_OFFLINE)")
     if isinstance(e, hf.LocalEntryNotFoundError):
         return DownloadError(f"cannot reach the Hub to download {where}",
-                             hint="check the network; a later pull resumes where this stopped")
+                             hint="check the network, then pull again")
     if isinstance(e, hf.HfHubHTTPError):
         status = e.response.status_code if e.response is not None else "?"
         return DownloadError(f"the Hub answered HTTP {status} for {where}")
     if isinstance(e, OSError):
         reason = e.strerror or str(e).splitlines()[0]
         return DownloadError(f"download of {where} failed: {reason}",
-                             hint="run the pull again to resume")
+                             hint="run the pull again")
     name = type(e).__name__
     if name.endswith(("ConnectError", "TimeoutException", "RemoteProtocolError", "ReadError")):
         return DownloadError(f"connection to the Hub failed while downloading {where}: {e}",
-                             hint="run the pull again to resume")
+                             hint="run the pull again")
     raise e
 
 

@@ -82,10 +82,14 @@ def test_ctrl_c_mid_download_leaves_nothing_half_written(home, hub, tmp_path):
     assert not snapshot(home, BIG_FILE).exists()
     assert not [p for p in Path(home["HF_HUB_CACHE"]).rglob("blobs/*")]
 
+    hub.requests.clear()
     r = subprocess.run([sys.executable, "-m", "glmv_cli", "pull", "big:q4_k_m"], env=env,
                        capture_output=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 0, r.stderr
     assert snapshot(home, BIG_FILE).read_bytes() == BIG
+    # It started over: the file was fetched from its first byte, with no Range request.
+    gets = [rng for method, path, rng in hub.requests if method == "GET" and BIG_FILE in path]
+    assert gets == [None]
 
 
 def test_checksum_mismatch_deletes_the_download_and_says_so(glmv, home, hub):
