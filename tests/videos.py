@@ -35,6 +35,20 @@ def frame_number(rgb: bytes, size: tuple[int, int]) -> int:
     return sum(1 << b for b in range(BITS) if a[h // 2, int((b + 0.5) * bar)].mean() > 127)
 
 
+def pair_numbers(rgb: bytes, size: tuple[int, int]) -> tuple[int, int]:
+    """Read back an averaged pair of numbered frames a and b: (a & b, a | b).
+
+    A bar is white (255) where both frames have it, half-grey (about 142) where one does,
+    and background (30) where neither does."""
+    w, h = size
+    a = np.frombuffer(rgb, np.uint8).reshape(h, w, 3)
+    bar = w / BITS
+    levels = [a[h // 2, int((b + 0.5) * bar)].mean() for b in range(BITS)]
+    both = sum(1 << b for b, v in enumerate(levels) if v > 200)
+    either = sum(1 << b for b, v in enumerate(levels) if v > 86)
+    return both, either
+
+
 def write_video(path: Path, frames: int, fps: float, size: tuple[int, int] = (320, 240),
                 fourcc: str = "mp4v") -> Path:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)

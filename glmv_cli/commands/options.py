@@ -21,7 +21,11 @@ import typer
 
 from glmv_cli.engine.request import DEFAULT_MAX_TOKENS, Request, Sampling
 from glmv_cli.engine.settings import EngineSettings
-from glmv_cli.inputs.image import DEFAULT_MAX_IMAGE_TOKENS, MAX_IMAGE_TOKENS_LIMIT
+from glmv_cli.inputs.image import (
+    DEFAULT_MAX_IMAGE_TOKENS,
+    MAX_IMAGE_TOKENS_LIMIT,
+    MIN_BUDGET,
+)
 from glmv_cli.inputs.media import Media
 from glmv_cli.render.choose import Display
 
@@ -139,7 +143,8 @@ class EngineOptions(OptionGroup):
     """How the engine runs."""
 
     max_image_tokens: Annotated[int, typer.Option(
-        "--max-image-tokens", min=16, max=MAX_IMAGE_TOKENS_LIMIT, rich_help_panel=PERFORMANCE,
+        "--max-image-tokens", min=MIN_BUDGET, max=MAX_IMAGE_TOKENS_LIMIT,
+        rich_help_panel=PERFORMANCE,
         help="Token budget per image (one token = 28x28 pixels). The main speed lever on a "
              "CPU: 1024 tokens is about 1 MP; raise it (e.g. 4096) for small text and "
              "precise boxes.")] = DEFAULT_MAX_IMAGE_TOKENS

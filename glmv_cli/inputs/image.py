@@ -18,8 +18,18 @@ from glmv_cli.errors import InputError
 from glmv_cli.inputs.source import Source
 
 PATCH = 28  # pixels per image token side: patch 14, spatial merge 2
-MIN_SIDE = 112  # the reference's minimum of 112x112 pixels
-MIN_TOKENS = (MIN_SIDE // PATCH) ** 2
+# The vision tower's patch embedding spans two frames (temporal patch size 2); a still
+# image fills both. The reference's smart_resize counts its pixel limits over both, so an
+# image's own area limits are half of the configured figures.
+TEMPORAL_PATCH = 2
+# The reference's `size.shortest_edge` (112x112), over both temporal slots: an image needs
+# 2*h*w >= 12544, i.e. at least 6272 pixels (84x84 is kept as it is, 9 tokens).
+MIN_PIXELS = 112 * 112
+# The fewest tokens the reference ever gives an image (6272 / 784); also llama.cpp's floor
+# for GLM4V, below which mtmd would enlarge and pad the image itself.
+MIN_TOKENS = MIN_PIXELS // TEMPORAL_PATCH // (PATCH * PATCH)
+# The smallest budget `target_size` takes: room for MIN_TOKENS after any rounding.
+MIN_BUDGET = 2 * MIN_TOKENS
 DEFAULT_MAX_IMAGE_TOKENS = 1024  # CPU-friendly default; see README "Image size and speed"
 MAX_IMAGE_TOKENS_LIMIT = 16384  # llama.cpp's GLM4V path handles more, but memory explodes
 
@@ -47,33 +57,50 @@ class PreparedImage:
 
 
 def target_size(width: int, height: int, max_tokens: int) -> tuple[int, int]:
-    """The reference's smart_resize: sides rounded to multiples of 28, area within the budget.
+    """The reference's smart_resize for one image: each side a multiple of 28.
 
-    Keeps the aspect ratio as closely as 28-pixel steps allow, never below 112x112 pixels
-    nor above `max_tokens` image tokens.
+    transformers' Glm4vImageProcessor runs it with two frames (the image fills both temporal
+    slots), so its limits apply to 2*h*w: `max_tokens` is its `size.longest_edge` divided
+    by 2*28*28, and the least it keeps is 2*h*w >= 112*112 (MIN_TOKENS, 8 tokens). Sides
+    round to the nearest multiple (Python's round, halves to even); an image over the
+    budget shrinks (floor), one under the minimum grows (ceil), keeping the aspect ratio
+    as 28-pixel steps allow. A side under 28 pixels is first scaled up to 28 (truncating).
+
+    Beyond the reference: it refuses aspect ratios over 200:1 and lets a very thin image
+    overshoot its cap, while glmv takes any shape and keeps the budget (the long side
+    gives). And with a budget under about 18 tokens the reference's flooring can leave
+    fewer than MIN_TOKENS, which llama.cpp would enlarge and pad by itself; glmv then
+    widens the narrow side instead, so the model still sees the whole image, stretched.
     """
-    max_pixels = max_tokens * PATCH * PATCH
-    min_pixels = MIN_SIDE * MIN_SIDE
+    if max_tokens < MIN_BUDGET:
+        raise ValueError(f"an image needs a budget of at least {MIN_BUDGET} tokens")
+    doubled_max = TEMPORAL_PATCH * max_tokens * PATCH * PATCH  # the reference's longest_edge
     if width < PATCH or height < PATCH:  # tiny or very thin: scale up the short side first
         scale = PATCH / min(width, height)
         width, height = int(width * scale), int(height * scale)  # as the reference truncates
     w = max(PATCH, round(width / PATCH) * PATCH)
     h = max(PATCH, round(height / PATCH) * PATCH)
-    if w * h > max_pixels:
-        beta = math.sqrt(width * height / max_pixels)
+    if TEMPORAL_PATCH * w * h > doubled_max:
+        beta = math.sqrt(TEMPORAL_PATCH * width * height / doubled_max)
         w = max(PATCH, math.floor(width / beta / PATCH) * PATCH)
         h = max(PATCH, math.floor(height / beta / PATCH) * PATCH)
-    elif w * h < min_pixels:
-        beta = math.sqrt(min_pixels / (width * height))
+    elif TEMPORAL_PATCH * w * h < MIN_PIXELS:
+        beta = math.sqrt(MIN_PIXELS / (TEMPORAL_PATCH * width * height))
         w = math.ceil(width * beta / PATCH) * PATCH
         h = math.ceil(height * beta / PATCH) * PATCH
+    max_pixels = max_tokens * PATCH * PATCH
     if w * h > max_pixels:
-        # A side held at 28 (very thin images) or lifted to the 112x112 minimum can overshoot
-        # a small budget; the budget wins: shorten the longer side.
+        # A side held at 28 (very thin images) can overshoot a small budget; the budget
+        # wins: shorten the longer side.
         if w >= h:
             w = max(PATCH, max_pixels // (h * PATCH) * PATCH)
         else:
             h = max(PATCH, max_pixels // (w * PATCH) * PATCH)
+    while (w // PATCH) * (h // PATCH) < MIN_TOKENS:  # at most 7 tokens: stays within 16
+        if w <= h:
+            w += PATCH
+        else:
+            h += PATCH
     return w, h
 
 

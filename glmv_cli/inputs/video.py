@@ -3,17 +3,23 @@
 The reference (transformers' `Glm4vVideoProcessor` and `Glm4vProcessor`) samples frames at
 2 fps and feeds them to the vision tower in temporal pairs (temporal patch size 2): each
 pair becomes one set of image tokens, followed by the integer timestamp, in seconds, of
-the pair's first frame:
+the pair's first frame. This module samples and reads the frames; the engine lays them
+out in that format (engine/prompt.py).
 
-    <|begin_of_video|> <|begin_of_image|>…<|end_of_image|>0 <|begin_of_image|>…1 … <|end_of_video|>
-
-llama.cpp's GLM4V path has no video input: it encodes each image on its own, duplicating
-the frame into both temporal slots, as the reference does for a still image. So one glmv
-frame stands for one reference pair: by default glmv samples 1 frame per second (2 fps in
-pairs), each frame is followed by int(its time in seconds), and the token count per second
-of video is the reference's. Frames are picked like the reference's sampler (the frame at
-or just after each sampling time, duplicates dropped); timestamps count from the start of
-the file, also with --start, so that an answer's times can be looked up in a player.
+The two frames of a pair are 0.5 s apart, and the vision tower's 3-D patch embedding sees
+both. llama.cpp's GLM4V path has no video input: it encodes each image on its own,
+duplicating it into both temporal slots, as the reference does for a still image. So glmv
+samples exactly the reference's frames (2 fps by default: `--fps` counts pairs per
+second, and a pair spans half the sampling interval), and hands llama.cpp each pair as
+the average of its two frames. The patch embedding is linear in its two frames, so the
+average errs by (W1 - W2)(b - a) / 2, half the size of the first frame's W2 (b - a) when
+the two temporal kernels are unrelated, and less the more alike they are (see the README
+for the figures measured against the reference). Each pair is followed by int(the time of
+its first frame in seconds), so the layout and the tokens per second of video are the
+reference's. Frames are picked like the reference's sampler (the frame at or just after
+each sampling time, duplicates dropped, an odd count completed by repeating the last);
+timestamps count from the start of the file, also with --start, so that an answer's times
+can be looked up in a player.
 
 The reference caps the whole video (about 30000 tokens and 300 s of frames); a CPU cannot
 afford that, so glmv caps the frame count and the total tokens (see `plan_frames`): frames
@@ -36,16 +42,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from PIL import Image
 
 from glmv_cli.errors import InputError, UsageError
-from glmv_cli.inputs.image import MIN_TOKENS, PreparedImage, target_size
+from glmv_cli.inputs.image import MIN_BUDGET, TEMPORAL_PATCH, PreparedImage, target_size
 from glmv_cli.inputs.sniff import HEAD_BYTES, sniff
 
 if TYPE_CHECKING:
     import cv2
 
-DEFAULT_FPS = 1.0  # the reference's 2 fps, in pairs: one timestamp per second
+DEFAULT_FPS = 1.0  # pairs per second: the reference's 2 fps, one timestamp per second
 DEFAULT_MAX_FRAMES = 32
 # 32 frames of 128 tokens (about 448x252 pixels for 16:9). On a 2-core CPU that is roughly
 # 3 minutes of encoding and 8 of prefill (GLM41V.md's figures); the reference's 30000 would
@@ -232,10 +239,10 @@ class VideoFile:
         """The planned frames, in order, resized for the model. Frames the file cannot give
         (a truncated end) are skipped; the caller sees fewer frames than planned."""
         reader = _FrameReader(self, plan)
-        for i, (frame, got) in enumerate(reader.frames()):
+        for i, (first, second, got) in enumerate(reader.pairs()):
             if on_frame:
                 on_frame(i, len(plan.frames))
-            yield _prepare(self.path, frame, got, plan, self.info)
+            yield _prepare(self.path, first, second, got, plan, self.info)
 
     def frames_sequentially(self) -> Iterator[tuple[int, float]]:
         """Every frame's (index, time) by decoding in order; for benchmarks and checks."""
@@ -253,8 +260,12 @@ class VideoFile:
 
 @dataclass(frozen=True)
 class PlannedFrame:
+    """One temporal pair: its first frame, which gives the timestamp, and its second."""
+
     index: int  # frame number in the file
     time: float  # seconds from the start of the file
+    pair_index: int  # the pair's second frame (the first again when there is none)
+    pair_time: float
 
 
 @dataclass(frozen=True)
@@ -281,13 +292,15 @@ def plan_frames(info: VideoInfo, fps: float = DEFAULT_FPS,
                 max_video_tokens: int = DEFAULT_MAX_VIDEO_TOKENS,
                 max_frame_tokens: int = DEFAULT_MAX_FRAME_TOKENS,
                 start: float | None = None, end: float | None = None) -> VideoPlan:
-    """Pick frames: one every 1/fps seconds of [start, end), then within the caps.
+    """Pick frame pairs: one every 1/fps seconds of [start, end), then within the caps.
 
-    Each sampling time takes the first frame at or after it, as the reference's sampler
-    does (`ceil(t * video_fps)`), duplicates dropped. Then the token budget: each frame
-    gets `max_video_tokens / frames` (at most `max_frame_tokens`); when that would fall below
-    MIN_FRAME_TOKENS, fewer frames are kept instead, spread evenly, first and last
-    included. A pure function of its arguments, so the plan can be shown before decoding.
+    As the reference's sampler does at 2*fps: each sampling time, every 1/(2*fps) seconds,
+    takes the first frame at or after it (`ceil(t * video_fps)`), duplicates dropped, the
+    last repeated to make the count even, and consecutive frames form pairs. Then the token
+    budget: each pair gets `max_video_tokens / pairs` (at most `max_frame_tokens`); when
+    that would fall below MIN_FRAME_TOKENS, fewer pairs are kept instead, spread evenly,
+    first and last included. A pure function of its arguments, so the plan can be shown
+    before decoding.
     """
     if fps <= 0:
         raise UsageError("--fps must be above 0")
@@ -300,21 +313,25 @@ def plan_frames(info: VideoInfo, fps: float = DEFAULT_FPS,
     if t1 <= t0:
         raise UsageError(f"--end {format_time(t1)} is not after --start {format_time(t0)}")
 
-    n = max(1, math.floor((t1 - t0) * fps + 1e-9))
-    seen: set[int] = set()
-    candidates: list[PlannedFrame] = []
+    rate = TEMPORAL_PATCH * fps  # frames sampled per second, two to a pair
+    n = max(1, math.floor((t1 - t0) * rate + 1e-9))
+    indices: list[int] = []
     for i in range(n):
-        t = t0 + i / fps
-        index = _frame_at(info, t)
-        if index not in seen:
-            seen.add(index)
-            candidates.append(PlannedFrame(index, _time_of(info, index)))
+        index = _frame_at(info, t0 + i / rate)
+        if index not in indices[-1:]:  # (indices only grow: a repeat is the last one)
+            indices.append(index)
+    if len(indices) % TEMPORAL_PATCH:
+        indices.append(indices[-1])
+    candidates = [
+        PlannedFrame(a, _time_of(info, a), b, _time_of(info, b))
+        for a, b in zip(indices[::2], indices[1::2], strict=True)
+    ]
 
     keep = min(len(candidates), max_frames)
     per_frame = min(max_frame_tokens, max_video_tokens // keep)
     if per_frame < MIN_FRAME_TOKENS:
         keep = max(1, max_video_tokens // MIN_FRAME_TOKENS)
-        per_frame = min(max_frame_tokens, max(MIN_TOKENS, max_video_tokens // keep))
+        per_frame = min(max_frame_tokens, max(MIN_BUDGET, max_video_tokens // keep))
     frames = tuple(candidates[j] for j in _spread(len(candidates), keep))
     size = target_size(info.width, info.height, per_frame)
     return VideoPlan(frames, size, t0, t1, len(candidates))
@@ -348,16 +365,23 @@ def _spread(n: int, k: int) -> list[int]:
 
 @dataclass(frozen=True)
 class SampledFrame:
-    """A frame as the model gets it: the image, the frame number and its real time."""
+    """A pair as the model gets it: the image (the average of the pair's two frames), the
+    first frame's number and real time, which give the timestamp, and the second's."""
 
     index: int
     time: float
     image: PreparedImage
+    pair_index: int
+    pair_time: float
 
     @property
     def timestamp(self) -> int:
-        """Whole seconds, as the reference writes them after each frame."""
+        """Whole seconds, as the reference writes them after each pair."""
         return int(self.time)
+
+
+# A decoded BGR frame with its number and real time.
+_Decoded = tuple[Any, int, float]
 
 
 class _FrameReader:
@@ -372,50 +396,58 @@ class _FrameReader:
         self.tolerance = 1.0 / info.fps + 0.002
         self.seeking = info.frame_times is None
         self.pos = 0  # the frame number the next grab() returns
-        self.last_index = -1
+        self.last_index = -1  # the first frame of the last pair given
 
-    def frames(self) -> Iterator[tuple[Any, PlannedFrame]]:
-        cap_get = self.video._cap.get
+    def pairs(self) -> Iterator[tuple[Any, Any, PlannedFrame]]:
+        """(first frame, second frame, where they were) for each planned pair, in order.
+
+        A pair whose second frame cannot be read (a truncated end) repeats its first."""
         for target in self.plan.frames:
-            if self.seeking:
-                got = self._seek_read(target)
-                if got is not None:
-                    yield got
-                    continue
-                self.seeking = False  # the seek lied: start over, in order, by time
-                self._restart()
-            got = self._scan_to(target, cap_get)
-            if got is None:
+            first = self._read(target.index, target.time)
+            if first is None:
                 return  # end of the readable video
-            if got[1].index != self.last_index:
-                self.last_index = got[1].index
-                yield got
+            if first[1] <= self.last_index:
+                continue  # decoding in order landed on a pair already given
+            self.last_index = first[1]
+            second = None
+            if target.pair_index != target.index:
+                second = self._read(target.pair_index, target.pair_time)
+            second = second or first
+            yield first[0], second[0], PlannedFrame(first[1], first[2], second[1], second[2])
 
-    def _seek_read(self, target: PlannedFrame) -> tuple[Any, PlannedFrame] | None:
+    def _read(self, index: int, time: float) -> _Decoded | None:
+        if self.seeking:
+            got = self._seek_read(index, time)
+            if got is not None:
+                return got
+            self.seeking = False  # the seek lied: start over, in order, by time
+            self._restart()
+        return self._scan_to(time)
+
+    def _seek_read(self, index: int, time: float) -> _Decoded | None:
         cap = self.video._cap
-        gap = target.index - self.pos
+        gap = index - self.pos
         if 0 <= gap <= SEEK_GAP:
             for _ in range(gap):
                 if not cap.grab():
                     return None
-        elif not cap.set(self.cv.CAP_PROP_POS_FRAMES, target.index):
+        elif not cap.set(self.cv.CAP_PROP_POS_FRAMES, index):
             return None
         ok, frame = cap.read()
         if not ok or frame is None:
             return None
         t = cap.get(self.cv.CAP_PROP_POS_MSEC) / 1000
-        if abs(t - target.time) > self.tolerance:
+        if abs(t - time) > self.tolerance:
             return None
-        self.pos = target.index + 1
-        self.last_index = target.index
-        return frame, PlannedFrame(target.index, t)
+        self.pos = index + 1
+        return frame, index, t
 
     def _restart(self) -> None:
         self.video._cap.release()
         self.video._cap = self.video._open()
         self.pos = 0
 
-    def _scan_to(self, target: PlannedFrame, cap_get: Any) -> tuple[Any, PlannedFrame] | None:
+    def _scan_to(self, time: float) -> _Decoded | None:
         cap = self.video._cap
         last = self.video.info.frame_count - 1
         # By time, not number: in order, each frame's own timestamp is right.
@@ -425,23 +457,33 @@ class _FrameReader:
             index = self.pos
             self.pos += 1
             t = cap.get(self.cv.CAP_PROP_POS_MSEC) / 1000
-            if t >= target.time - 1e-3 or index >= last:
+            if t >= time - 1e-3 or index >= last:
                 ok, frame = cap.retrieve()
-                return (frame, PlannedFrame(index, t)) if ok else None
+                return (frame, index, t) if ok else None
 
 
-def _prepare(path: str, frame: Any, got: PlannedFrame, plan: VideoPlan,
+def _resized(frame: Any, size: tuple[int, int]) -> np.ndarray:
+    """BGR array -> RGB array at `size` (bicubic, as prepare_image)."""
+    rgb = Image.fromarray(np.ascontiguousarray(frame[:, :, ::-1]))
+    if rgb.size != size:
+        rgb = rgb.resize(size, Image.Resampling.BICUBIC)
+    return np.asarray(rgb)
+
+
+def _prepare(path: str, first: Any, second: Any, got: PlannedFrame, plan: VideoPlan,
              info: VideoInfo) -> SampledFrame:
-    """BGR array -> RGB PreparedImage at the plan's size (bicubic, as prepare_image)."""
-    rgb = Image.fromarray(frame[:, :, ::-1])
+    """A pair's two BGR frames -> one RGB PreparedImage at the plan's size: each frame
+    resized as the reference does, then their average, rounded half up."""
+    a = _resized(first, plan.size)
+    if second is not first:
+        b = _resized(second, plan.size)
+        a = ((a.astype(np.uint16) + b + 1) >> 1).astype(np.uint8)
     tw, th = plan.size
-    if rgb.size != (tw, th):
-        rgb = rgb.resize((tw, th), Image.Resampling.BICUBIC)
     image = PreparedImage(
-        source=f"{path}@{got.time:.1f}s", rgb=rgb.tobytes(), width=tw, height=th,
+        source=f"{path}@{got.time:.1f}s", rgb=a.tobytes(), width=tw, height=th,
         original_size=(info.width, info.height), format=None,
     )
-    return SampledFrame(got.index, got.time, image)
+    return SampledFrame(got.index, got.time, image, got.pair_index, got.pair_time)
 
 
 # -- the result ------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark frame sampling: 32 frames from a 10-minute 1080p video, seek vs decode-all.
+"""Benchmark frame sampling: 32 frame pairs from a 10-minute 1080p video, seek vs decode-all.
 
     python tests/bench/bench_video.py [--runs 3] [--frames 32] [--cache /tmp/glmv-bench]
 
@@ -8,8 +8,10 @@ The video is written once into the cache directory with OpenCV (MPEG-4 part 2, 2
 number as bars. Such frames are cheap to encode (about 80 s on 2 cores) and to decode, so
 decode-all is as fast here as it will ever be: real footage makes the gap wider.
 
-Both ways produce the same frames, resized for the model as `glmv video` does:
-- seek: glmv's reader (`VideoFile.read`), which seeks to each planned frame;
+Both ways produce the same frame pairs, resized and averaged for the model as `glmv video`
+does:
+- seek: glmv's reader (`VideoFile.read`), which seeks to each pair's first frame and
+  decodes forward to its second;
 - decode-all: grab() every frame in order and convert only the planned ones.
 Runs alternate between the two; the figures are medians, taken side by side.
 """
@@ -66,17 +68,21 @@ def seek_based(path: Path, frames: int) -> list[int]:
 def decode_all(path: Path, frames: int) -> list[int]:
     with VideoFile(str(path)) as vf:
         plan = plan_frames(vf.info, max_frames=frames)
-        wanted = {f.index for f in plan.frames}
+        wanted = {i for f in plan.frames for i in (f.index, f.pair_index)}
+        decoded = {}
         cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-        got = []
         i = 0
         while cap.grab():
             if i in wanted:
                 _, frame = cap.retrieve()
-                t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
-                got.append(_prepare(str(path), frame, PlannedFrame(i, t), plan, vf.info).index)
+                decoded[i] = frame, cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
             i += 1
         cap.release()
+        got = []
+        for f in plan.frames:  # each pair: both frames, averaged, as `glmv video` does
+            (a, ta), (b, tb) = decoded[f.index], decoded[f.pair_index]
+            pair = PlannedFrame(f.index, ta, f.pair_index, tb)
+            got.append(_prepare(str(path), a, b, pair, plan, vf.info).index)
         return got
 
 

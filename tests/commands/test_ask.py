@@ -119,6 +119,14 @@ def test_max_image_tokens_limits_each_image(glmv, tmp_path):
     assert inp["size"][0] % 28 == 0 and inp["size"][1] % 28 == 0
 
 
+def test_an_icon_keeps_its_size_as_in_the_reference(glmv, tmp_path):
+    # 84x84 is over the reference's minimum (2*84*84 >= 112*112): not upscaled to 112x112.
+    icon = make_image(tmp_path / "icon.png", (84, 84))
+    obj = json.loads(glmv("ask", str(icon), "q", "--json", "--max-tokens", "1").stdout)
+    assert obj["inputs"][0]["size"] == [84, 84] and obj["inputs"][0]["tokens"] == 9
+    assert obj["usage"]["image_tokens"] == 9
+
+
 def test_engine_flags_are_accepted(glmv, image):
     r = glmv("ask", str(image), "q", "--threads", "1", "--gpu-layers", "0", "--context", "512",
              "--max-tokens", "4", "--json")

@@ -76,9 +76,11 @@ def test_timestamps_follow_each_frame_in_the_decoded_prompt(engine, tmp_path, mo
     with VideoFile(str(clip)) as vf:
         plan = plan_frames(vf.info, fps=0.2, start=0.5)
         frames = list(vf.read(plan))
-    # Every 5 s from 0.5 s: frames 13, 138 and 263 (the first at or after each time).
-    assert [f.index for f in frames] == [13, 138, 263]
-    assert [f.time for f in frames] == pytest.approx([0.52, 5.52, 10.52])
+    # Every 2.5 s from 0.5 s (pairs every 5 s): frames 13, 75, 138, ..., 388, the first at
+    # or after each time; seven, so the last is repeated to make a fourth pair.
+    assert [(f.index, f.pair_index) for f in frames] == [(13, 75), (138, 200), (263, 325),
+                                                         (388, 388)]
+    assert [f.time for f in frames] == pytest.approx([0.52, 5.52, 10.52, 15.52])
     request = Request("When?", media=(Video(str(clip), tuple(frames)),), max_tokens=1)
     seen = _capture_decoded_tokens(engine, request, monkeypatch)
 
@@ -95,7 +97,7 @@ def test_timestamps_follow_each_frame_in_the_decoded_prompt(engine, tmp_path, mo
     expected = [*head, *video_open, *body, *video_close, *tok("When?"),
                 *tok("<|assistant|>\n", True)]
     assert seen[:len(expected)] == expected
-    assert [str(int(f.time)) for f in frames] == ["0", "5", "10"]
+    assert [str(int(f.time)) for f in frames] == ["0", "5", "10", "15"]
 
 
 def test_progress_says_frame_and_time(engine, clip):

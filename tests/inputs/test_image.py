@@ -16,8 +16,17 @@ import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
+from glmv_cli.engine.events import Done
+from glmv_cli.engine.llama import LlamaEngine
+from glmv_cli.engine.request import Request
 from glmv_cli.errors import InputError
-from glmv_cli.inputs.image import PATCH, PreparedImage, prepare_image, target_size
+from glmv_cli.inputs.image import (
+    MIN_TOKENS,
+    PATCH,
+    PreparedImage,
+    prepare_image,
+    target_size,
+)
 from glmv_cli.inputs.source import Source, read_source
 
 RED = (255, 0, 0)
@@ -72,19 +81,28 @@ def handmade_png(width: int, height: int, scanlines: bytes) -> bytes:
 
 
 def reference_smart_resize(width: int, height: int, max_tokens: int) -> tuple[int, int]:
-    """GLM-4.1V's smart_resize for one image, written out step by step."""
-    if width < 28 or height < 28:
-        scale = max(28 / height, 28 / width)
-        width, height = int(width * scale), int(height * scale)
-    max_pixels, min_pixels = max_tokens * 28 * 28, 112 * 112
-    w, h = round(width / 28) * 28, round(height / 28) * 28
-    if w * h > max_pixels:
-        beta = math.sqrt(width * height / max_pixels)
-        w, h = math.floor(width / beta / 28) * 28, math.floor(height / beta / 28) * 28
-    elif w * h < min_pixels:
-        beta = math.sqrt(min_pixels / (width * height))
-        w, h = math.ceil(width * beta / 28) * 28, math.ceil(height * beta / 28) * 28
-    return w, h
+    """GLM-4.1V's image smart_resize, written out step by step in the reference's terms.
+
+    transformers' Glm4vImageProcessor calls it with num_frames = temporal_patch_size = 2,
+    min_pixels = size.shortest_edge (112*112) and max_pixels = size.longest_edge, which a
+    budget of N tokens is 2*N*28*28. Its limits count both temporal slots: t_bar*h*w.
+    """
+    num_frames, temporal_factor, factor = 2, 2, 28
+    min_pixels, max_pixels = 112 * 112, 2 * max_tokens * 28 * 28
+    if height < factor or width < factor:
+        scale = max(factor / height, factor / width)
+        height, width = int(height * scale), int(width * scale)
+    h_bar, w_bar = round(height / factor) * factor, round(width / factor) * factor
+    t_bar = round(num_frames / temporal_factor) * temporal_factor
+    if t_bar * h_bar * w_bar > max_pixels:
+        beta = math.sqrt(num_frames * height * width / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif t_bar * h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (num_frames * height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return w_bar, h_bar
 
 
 # --- target_size ---------------------------------------------------------------------------
@@ -98,16 +116,35 @@ def reference_smart_resize(width: int, height: int, max_tokens: int) -> tuple[in
         (4000, 3000, 256, (504, 364)),
         # Within budget: just the nearest multiples, 22.86 -> 23 and 17.14 -> 17.
         (640, 480, 1024, (644, 476)),
-        # 112x56 is under 112x112: beta = sqrt(12544 / 5000) = 1.584,
-        # 100*1.584/28 = 5.66 -> 6*28, 50*1.584/28 = 2.83 -> 3*28.
-        (100, 50, 1024, (168, 84)),
-        # Tiny: 28x28 after scaling up the short side, then lifted to the 112x112 minimum.
-        (10, 10, 1024, (112, 112)),
+        # The minimum counts both temporal slots: 2*84*84 = 14112 >= 12544, so an 84x84
+        # icon stays as it is (9 tokens), where a 112x112 floor would have made it 16.
+        (84, 84, 1024, (84, 84)),
+        (56, 168, 1024, (56, 168)),
+        # Exactly the minimum, 2*56*112 = 12544: the fewest tokens an image gets, 8.
+        (56, 112, 1024, (56, 112)),
+        # 100x70: 3.57 -> 4 and 2.5 -> 2 (Python rounds halves to even): 112x56, which is
+        # the minimum exactly (2*112*56 = 12544), so it stays.
+        (100, 70, 1024, (112, 56)),
+        # 70x98: 2.5 -> 2 and 3.5 -> 4 (halves to even both ways).
+        (70, 98, 1024, (56, 112)),
+        # 56x84: 2*56*84 = 9408 is under 12544: beta = sqrt(12544 / (2*56*84)) = 1.1547,
+        # 56*1.1547/28 = 2.31 -> 3*28 and 84*1.1547/28 = 3.46 -> 4*28 (ceil).
+        (56, 84, 1024, (84, 112)),
+        # 60x40 rounds to 56x28 (2*56*28 = 3136, under): beta = sqrt(12544 / 4800) = 1.6166,
+        # 60*1.6166/28 = 3.46 -> 4*28, 40*1.6166/28 = 2.31 -> 3*28.
+        (60, 40, 1024, (112, 84)),
+        # Tiny: 28x28 after scaling up the short side, then beta = sqrt(12544 / 1568) = 2.83
+        # -> 3*28 a side.
+        (10, 10, 1024, (84, 84)),
+        # A side under 28 scales up first: 20x300 by 1.4 to 28x420, kept.
+        (20, 300, 1024, (28, 420)),
         # Thin: the short side scaled up to 28 takes the long side with it, 500*28 = 14000.
         (1, 500, 1024, (28, 14000)),
-        # 6x99 scales by 28/6 to 28x462; 462/28 = 16.5 rounds to even, 16*28 = 448,
-        # and 28x448 is exactly the 112x112 minimum area, so it stays.
+        # 6x99 scales by 28/6 to 28x462 (truncated); 462/28 = 16.5 rounds to even, 16*28.
         (6, 99, 1024, (28, 448)),
+        # At the budget exactly: 16x16 tokens kept; one more row and it shrinks.
+        (448, 448, 256, (448, 448)),
+        (448, 476, 256, (420, 448)),
     ],
 )
 def test_target_size_matches_values_worked_out_by_hand(
@@ -121,6 +158,8 @@ def test_target_size_matches_values_worked_out_by_hand(
     [
         (1920, 1080, 1024), (3024, 4032, 1024), (800, 600, 64), (333, 777, 300), (50, 200, 1024),
         (3, 27, 1024), (6, 195, 1024), (10, 50, 64), (1, 500, 16384), (400, 7, 1024),
+        (84, 84, 16), (83, 83, 1024), (55, 113, 1024), (57, 111, 64), (30, 30, 1024),
+        (200, 40, 1024), (112, 112, 16), (224, 224, 64), (225, 225, 64), (12_000, 9_000, 16384),
     ],
 )  # fmt: skip
 def test_target_size_agrees_with_the_reference_smart_resize(
@@ -131,9 +170,38 @@ def test_target_size_agrees_with_the_reference_smart_resize(
     )
 
 
+def test_target_size_agrees_with_the_reference_on_every_small_image() -> None:
+    # Every size up to 150x150 under two budgets: the rules' edges all lie in here. Where
+    # the reference overshoots its own cap (a side held at 28 pixels), glmv keeps the
+    # budget instead; everywhere else the two agree.
+    compared = 0
+    for max_tokens in (64, 1024):
+        for width in range(1, 151):
+            for height in range(1, 151):
+                w, h = reference_smart_resize(width, height, max_tokens)
+                if (w // PATCH) * (h // PATCH) > max_tokens:
+                    assert min(w, h) == PATCH
+                    continue
+                compared += 1
+                assert target_size(width, height, max_tokens) == (w, h), (width, height)
+    assert compared > 0.99 * 2 * 150 * 150
+
+
 def test_an_aligned_image_within_budget_is_left_alone() -> None:
     assert target_size(308, 196, 1024) == (308, 196)
     assert target_size(112, 112, 16) == (112, 112)
+
+
+def test_a_budget_too_small_to_keep_llama_cpps_floor_widens_the_narrow_side() -> None:
+    # The reference's flooring gives 65x260 under 16 tokens 28x196 (7 tokens), below the
+    # 8 that llama.cpp takes unpadded; glmv widens the narrow side by one step instead.
+    assert reference_smart_resize(65, 260, 16) == (28, 196)
+    assert target_size(65, 260, 16) == (56, 196)
+
+
+def test_a_budget_under_sixteen_tokens_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 16 tokens"):
+        target_size(300, 200, 15)
 
 
 SIZES = [
@@ -142,7 +210,7 @@ SIZES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("max_tokens", [16, 64, 256, 1024, 16384])
+@pytest.mark.parametrize("max_tokens", [16, 17, 64, 256, 1024, 16384])
 @pytest.mark.parametrize(("width", "height"), SIZES)
 def test_target_size_is_token_aligned_and_within_budget(
     width: int, height: int, max_tokens: int
@@ -151,17 +219,18 @@ def test_target_size_is_token_aligned_and_within_budget(
 
     assert w % PATCH == 0 and h % PATCH == 0
     assert w >= PATCH and h >= PATCH
-    assert (w // PATCH) * (h // PATCH) <= max_tokens
+    # never below llama.cpp's floor for GLM4V (8 tokens), which would pad the image
+    assert MIN_TOKENS == 8 <= (w // PATCH) * (h // PATCH) <= max_tokens
 
 
 @pytest.mark.parametrize("max_tokens", [64, 1024])
 @pytest.mark.parametrize(("width", "height"), [(1, 1), (10, 10), (1, 500), (500, 1), (50, 60)])
-def test_tiny_and_thin_images_are_lifted_to_at_least_112x112(
+def test_tiny_and_thin_images_are_lifted_to_the_reference_minimum(
     width: int, height: int, max_tokens: int
 ) -> None:
     w, h = target_size(width, height, max_tokens)
 
-    assert w * h >= 112 * 112
+    assert 2 * w * h >= 112 * 112  # the minimum counts both temporal slots
     assert (w >= h) == (width >= height)  # a thin image stays thin the same way round
 
 
@@ -520,3 +589,29 @@ def test_image_piped_on_stdin_is_prepared() -> None:
 
     assert prepared.source == "<stdin>"
     assert pixels(prepared).getpixel((56, 56)) == SKY
+
+
+# --- small images through the real engine ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "expected", "tokens"),
+    [
+        ((84, 84), (84, 84), 9),  # an icon: kept as it is
+        ((56, 112), (56, 112), 8),  # the reference's smallest image, and llama.cpp's floor
+        ((100, 70), (112, 56), 8),
+        ((10, 10), (84, 84), 9),  # lifted to the minimum
+    ],
+)
+def test_small_images_reach_the_model_at_the_reference_size(
+    engine: LlamaEngine, size: tuple[int, int], expected: tuple[int, int], tokens: int
+) -> None:
+    prepared = prepare_image(Source("icon.png", encode(Image.new("RGB", size, SKY), "PNG")))
+    assert (prepared.width, prepared.height) == expected and prepared.tokens == tokens
+
+    events = list(engine.generate(Request("What is it?", media=(prepared,), max_tokens=1)))
+
+    done = events[-1]
+    assert isinstance(done, Done)
+    # mtmd's own count: it took the image as it came, neither enlarged nor padded it.
+    assert done.usage.image_tokens == tokens

@@ -4,6 +4,7 @@ and reading real files written by OpenCV, checked by the frame numbers drawn in 
 from __future__ import annotations
 
 import itertools
+import math
 import wave
 from pathlib import Path
 
@@ -22,7 +23,13 @@ from glmv_cli.inputs.video import (
     plan_frames,
     video_duration,
 )
-from tests.videos import frame_number, make_vfr, numbered_frame, write_raw_mjpeg, write_video
+from tests.videos import (
+    make_vfr,
+    numbered_frame,
+    pair_numbers,
+    write_raw_mjpeg,
+    write_video,
+)
 
 
 def info(seconds: float, fps: float = 30.0, size: tuple[int, int] = (1920, 1080),
@@ -61,6 +68,9 @@ def test_short_video_one_frame_per_second_at_the_frame_on_or_after_each_second()
     plan = plan_frames(info(5.0, fps=30))
     assert [(f.index, f.time) for f in plan.frames] == [(0, 0), (30, 1), (60, 2), (90, 3),
                                                         (120, 4)]
+    # Each is the first of a reference pair: 2 fps, so its second frame is 0.5 s later.
+    assert [(f.pair_index, f.pair_time) for f in plan.frames] == [
+        (15, 0.5), (45, 1.5), (75, 2.5), (105, 3.5), (135, 4.5)]
     assert plan.candidates == 5
     # 5 frames share 4096 tokens, but one frame gets at most 256 (the per-frame cap).
     assert plan.size == target_size(1920, 1080, 256) and plan.tokens_per_frame <= 256
@@ -120,8 +130,11 @@ def test_tiny_budget_still_gives_one_frame():
 
 def test_range_clips_the_sampling():
     plan = plan_frames(info(120.0, fps=25), start=80, end=90.5)
-    assert [f.time for f in plan.frames] == [80 + i for i in range(10)]
-    assert [f.index for f in plan.frames] == [2000 + 25 * i for i in range(10)]
+    # 10.5 s at 2 fps: 21 frames, the last repeated to make 11 pairs, as the reference does.
+    assert [f.time for f in plan.frames] == [80 + i for i in range(11)]
+    assert [f.index for f in plan.frames] == [2000 + 25 * i for i in range(11)]
+    # 80.5 s is frame 2012.5: the next one, 2013.
+    assert [f.pair_index for f in plan.frames] == [2013 + 25 * i for i in range(10)] + [2250]
     assert (plan.start, plan.end) == (80, 90.5)
 
 
@@ -132,18 +145,29 @@ def test_end_past_the_video_is_clipped_to_its_length():
 
 def test_range_shorter_than_one_interval_gives_one_frame():
     plan = plan_frames(info(10.0, fps=30), start=2.2, end=2.4)
-    assert [f.index for f in plan.frames] == [66]
+    assert [(f.index, f.pair_index) for f in plan.frames] == [(66, 66)]
 
 
 def test_sampling_faster_than_the_video_drops_duplicate_frames():
+    # 10 samples a second from a 2 fps video: frames 0 to 3 once each, paired in order.
     plan = plan_frames(info(2.0, fps=2), fps=5)
-    assert [f.index for f in plan.frames] == [0, 1, 2, 3]
+    assert [(f.index, f.pair_index) for f in plan.frames] == [(0, 1), (2, 3)]
+
+
+def test_a_video_slower_than_the_sampling_pairs_its_frames_like_the_reference():
+    # A 1 fps slideshow: 2 fps sampling meets every frame twice, so after dropping the
+    # repeats the pairs are whole seconds apart, and stamped 0, 2, 4.
+    plan = plan_frames(info(6.0, fps=1))
+    assert [(f.index, f.pair_index) for f in plan.frames] == [(0, 1), (2, 3), (4, 5)]
+    assert [f.time for f in plan.frames] == [0, 2, 4]
 
 
 def test_known_frame_times_are_used_for_variable_frame_rates():
     times = (0.0, 0.1, 0.2, 0.3, 0.6, 0.9, 1.2, 1.5, 1.8)
     plan = plan_frames(info(2.1, fps=9 / 2.1, times=times), fps=2)
-    assert [(f.index, f.time) for f in plan.frames] == [(0, 0.0), (4, 0.6), (6, 1.2), (7, 1.5)]
+    # Every 0.25 s: frames 0, 3, 4, 5, 6, 7, 7, 8; the repeat dropped, 8 repeated to pair.
+    assert [(f.index, f.time, f.pair_index, f.pair_time) for f in plan.frames] == [
+        (0, 0.0, 3, 0.3), (4, 0.6, 5, 0.9), (6, 1.2, 7, 1.5), (8, 1.8, 8, 1.8)]
 
 
 def test_start_past_the_end_and_empty_ranges_are_usage_errors():
@@ -182,8 +206,12 @@ def test_reads_the_planned_frames(tmp_path, fourcc, ext):
         plan = plan_frames(vf.info, fps=1, start=1)
         frames = list(vf.read(plan))
     assert [f.index for f in frames] == [25, 50, 75, 100, 125]
-    assert [frame_number(f.image.rgb, plan.size) for f in frames] == [25, 50, 75, 100, 125]
+    assert [f.pair_index for f in frames] == [38, 63, 88, 113, 138]  # 0.5 s on: 12.5 -> 13
+    # Each image is the average of its pair: bars in both frames white, in one grey.
+    assert [pair_numbers(f.image.rgb, plan.size) for f in frames] == [
+        (a & b, a | b) for a, b in [(25, 38), (50, 63), (75, 88), (100, 113), (125, 138)]]
     assert [round(f.time, 3) for f in frames] == [1, 2, 3, 4, 5]
+    assert [round(f.pair_time, 3) for f in frames] == [1.52, 2.52, 3.52, 4.52, 5.52]
     assert [f.timestamp for f in frames] == [1, 2, 3, 4, 5]
     assert frames[1].image.source == f"{path}@2.0s"
     assert (frames[0].image.width, frames[0].image.height) == plan.size
@@ -214,10 +242,13 @@ def test_sampling_seeks_instead_of_decoding_every_frame(tmp_path):
         counting = vf._cap = _CountingCapture(vf._cap)
         plan = plan_frames(vf.info, max_frames=4)
         frames = list(vf.read(plan))
-    # 60 one-second candidates, 4 kept: seconds 0, 20, 39 and 59.
-    assert [frame_number(f.image.rgb, plan.size) for f in frames] == [0, 500, 975, 1475]
-    assert counting.decoded == 4  # one read per frame: the seeks decoded the rest natively
-    assert SEEK_GAP < 475  # each gap is a real seek
+    # 60 one-second pairs, 4 kept: seconds 0, 20, 39 and 59, each with the frame 0.5 s on.
+    assert [pair_numbers(f.image.rgb, plan.size) for f in frames] == [
+        (a & b, a | b) for a in (0, 500, 975, 1475) for b in [a + 13]]
+    # Per pair, one read for the first frame and 13 to decode forward to the second: the
+    # seeks between pairs decoded the rest natively.
+    assert counting.decoded == 4 * (1 + 13)
+    assert 13 <= SEEK_GAP < 475  # each gap between pairs is a real seek
 
 
 def test_variable_frame_rate_goes_by_real_timestamps(tmp_path):
@@ -228,12 +259,18 @@ def test_variable_frame_rate_goes_by_real_timestamps(tmp_path):
         assert vf.info.frame_count == 60 and vf.info.duration == pytest.approx(12)
         plan = plan_frames(vf.info, fps=1)
         frames = list(vf.read(plan))
-    # For each second, the first frame shown at or after it, by the frames' real times.
-    expected = [next(i for i, t in enumerate(real) if t >= s - 1e-3) for s in range(12)]
-    assert [f.index for f in frames] == expected
-    assert [frame_number(f.image.rgb, plan.size) for f in frames] == expected
-    assert [f.time for f in frames] == pytest.approx([real[i] for i in expected], abs=1e-3)
-    assert [f.timestamp for f in frames] == [int(real[i] + 1e-9) for i in expected]
+    # Every half second, the container's average rate (5 fps) names a frame and its time,
+    # ceil(s * 5) / 5; the seek lands wrong, so glmv decodes in order and takes the first
+    # frame shown at or after that time, by the frames' real times.
+    nominal = [math.ceil(k / 2 * 5) / 5 for k in range(24)]
+    shown = [next(i for i, t in enumerate(real) if t >= s - 1e-3) for s in nominal]
+    assert len(set(shown)) == len(shown) and len(shown) % 2 == 0  # no repeats to drop here
+    pairs = list(zip(shown[::2], shown[1::2], strict=True))
+    assert [(f.index, f.pair_index) for f in frames] == pairs
+    assert [pair_numbers(f.image.rgb, plan.size) for f in frames] == [
+        (a & b, a | b) for a, b in pairs]
+    assert [f.time for f in frames] == pytest.approx([real[a] for a, _ in pairs], abs=1e-3)
+    assert [f.timestamp for f in frames] == [int(real[a] + 1e-9) for a, _ in pairs]
 
 
 def test_stream_without_frame_count_is_counted_by_decoding(tmp_path):
@@ -244,7 +281,10 @@ def test_stream_without_frame_count_is_counted_by_decoding(tmp_path):
         assert vf.info.duration == pytest.approx(0.8)  # OpenCV reads raw MJPEG at 25 fps
         plan = plan_frames(vf.info, fps=5)
         frames = list(vf.read(plan))
-    assert [frame_number(f.image.rgb, plan.size) for f in frames] == [0, 5, 10, 15]
+    # 10 samples a second at 25 fps: frames 0, 3, 5, 8, ... paired.
+    assert [(f.index, f.pair_index) for f in frames] == [(0, 3), (5, 8), (10, 13), (15, 18)]
+    assert [pair_numbers(f.image.rgb, plan.size) for f in frames] == [
+        (a & b, a | b) for a, b in [(0, 3), (5, 8), (10, 13), (15, 18)]]
 
 
 def test_truncated_avi_gives_the_frames_it_has(tmp_path):
@@ -256,8 +296,13 @@ def test_truncated_avi_gives_the_frames_it_has(tmp_path):
         plan = plan_frames(vf.info, fps=1)
         frames = list(vf.read(plan))
     assert 0 < len(frames) < len(plan.frames)
-    assert [frame_number(f.image.rgb, plan.size) for f in frames] == [
-        f.index for f in plan.frames[: len(frames)]]
+    assert [f.index for f in frames] == [f.index for f in plan.frames[: len(frames)]]
+    # A pair cut short by the end of the data repeats its first frame.
+    assert [f.pair_index for f in frames[:-1]] == [
+        f.pair_index for f in plan.frames[: len(frames) - 1]]
+    assert frames[-1].pair_index in (frames[-1].index, plan.frames[len(frames) - 1].pair_index)
+    assert [pair_numbers(f.image.rgb, plan.size) for f in frames] == [
+        (f.index & f.pair_index, f.index | f.pair_index) for f in frames]
 
 
 @pytest.mark.parametrize(("make", "error", "needle"), [
