@@ -39,6 +39,7 @@ from glmv_cli.engine.request import Request, Sampling, Text
 from glmv_cli.engine.sampler import TokenSampler
 from glmv_cli.errors import ContextOverflowError, Interrupted, ModelError
 from glmv_cli.inputs.image import DEFAULT_MAX_IMAGE_TOKENS, PreparedImage
+from glmv_cli.models.gguf_check import check_pair
 
 N_BATCH = 512
 PENALTY_LAST_N = 64  # llama.cpp's default window for the repetition penalty
@@ -108,6 +109,7 @@ class LlamaEngine:
         if self._model is not None:
             return
         s = self.settings
+        check_pair(s.model_path, s.mmproj_path)  # llama.cpp aborts on some pairs: refuse first
         check_gguf(s.model_path, "model file")
         check_gguf(s.mmproj_path, "mmproj file")
         native_log.install(s.verbose)

@@ -44,6 +44,7 @@ class ModelEntry:
     context: int | None = None
     sampling: dict[str, float] = field(default_factory=dict)
     confirmed: bool = False
+    mrope: bool | None = None  # the text GGUF carries M-RoPE metadata (None: not known)
     builtin: bool = False
     notes: str = ""
     source: str = ""  # where the names and sizes come from
@@ -69,7 +70,7 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "file_size": (int, False), "mmproj_size": (int, False),
     "file_sha256": (str, False), "mmproj_sha256": (str, False),
     "context": (int, False), "sampling": (dict, False), "confirmed": (bool, False),
-    "builtin": (bool, False), "notes": (str, False), "source": (str, False),
+    "mrope": (bool, False), "builtin": (bool, False), "notes": (str, False), "source": (str, False),
 }
 
 

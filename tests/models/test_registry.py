@@ -118,3 +118,9 @@ def test_a_broken_user_registry_is_a_one_line_error_with_exit_2(glmv, tmp_path, 
     assert r.returncode == 2
     assert r.stderr == (f"glmv: {home / 'models.toml'}:9: model 'a:q4': field 'file_size' "
                         "must be positive\n")
+
+
+def test_the_known_good_builds_are_the_llama_cpp_projects_own():
+    reg = load_registry(Path("/nonexistent/models.toml"))
+    assert sorted(e.name for e in reg.entries.values() if e.mrope and e.repo) == [
+        "glm-4.6v-flash:q4_k_m", "glm-4.6v-flash:q8_0"]
