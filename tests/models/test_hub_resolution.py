@@ -14,6 +14,7 @@ from glmv_cli.errors import DownloadError, ExitCode
 from glmv_cli.models import hub as resolution
 from tests.conftest import TINY_MMPROJ, TINY_MODEL, make_image
 from tests.models.conftest import (
+    BIG_FILE,
     MMPROJ_FILE,
     MODEL_FILE,
     REPO,
@@ -96,6 +97,30 @@ def test_the_repos_builds_by_quant_with_sizes(many):
         resolution.choose(listing, "IQ2_XXS")
     assert err.value.message == (f"{MANY} has no IQ2_XXS build; it has: Q4_K_M (40 B), "
                                  "Q8_0 (101 B), Q6_K (60 B)")
+
+
+def test_models_remote_lists_a_repo_without_downloading(glmv, home, hub):
+    r = glmv("models", "--remote", "fake:q8_0", env=home)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "kind\tquant\tsize\tfiles\tpick",
+        f"model\tQ8_0\t941.8 kB\t{MODEL_FILE}\t*",
+        f"model\tQ4_K_M\t26.1 MB\t{BIG_FILE}\t",
+        f"mmproj\tF16\t762.6 kB\t{MMPROJ_FILE}\t*",
+    ]
+    assert r.stderr == (f"{REPO} at main (commit {COMMIT[:12]}): `glmv pull fake:q8_0` takes "
+                        "the rows marked *\n")
+    missing = glmv("models", "--remote", f"hf:{REPO}:q5_k_s", "--json", env=home)
+    listing = json.loads(missing.stdout)
+    assert listing["commit"] == COMMIT and listing["pick_error"].startswith(
+        f"{REPO} has no Q5_K_S build; it has: Q8_0 (941.8 kB), Q4_K_M (26.1 MB)")
+    assert not [q for q in listing["quants"] if q["pick"]]
+    assert not [path for _, path, _ in hub.requests if "/resolve/" in path]
+
+    offline = glmv("models", "--remote", "fake:q8_0", env={**home, "HF_HUB_OFFLINE": "1"})
+    assert offline.returncode == ExitCode.DOWNLOAD and "offline mode is on" in offline.stderr
+    local = glmv("models", "--remote", "tiny", env=home)
+    assert local.returncode == ExitCode.USAGE and "'tiny' is not a Hub model" in local.stderr
 
 
 def test_pull_by_repo_and_quant_records_what_it_resolved(glmv, home, hub, tmp_path):
