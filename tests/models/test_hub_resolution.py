@@ -12,7 +12,7 @@ import pytest
 
 from glmv_cli.errors import DownloadError, ExitCode
 from glmv_cli.models import hub as resolution
-from tests.conftest import TINY_MMPROJ, TINY_MODEL, make_image
+from tests.conftest import MISMATCH_MMPROJ, TINY_MMPROJ, TINY_MODEL, make_image
 from tests.models.conftest import (
     BIG_FILE,
     MMPROJ_FILE,
@@ -21,7 +21,7 @@ from tests.models.conftest import (
     registry_entry,
     snapshot,
 )
-from tests.models.gguf_files import rewrite_gguf
+from tests.models.gguf_files import ROPE_SECTIONS, rewrite_gguf
 from tests.models.hub import COMMIT, FakeHub
 
 SHORT = ("--think-budget", "2", "--max-tokens", "4")
@@ -178,6 +178,28 @@ def test_the_registrys_sha256_wins_over_the_hubs(glmv, home, hub):
                            if m == "GET" and "/resolve/" in path])
 
 
+def test_doctor_verifies_a_pull_offline_against_its_recorded_sha256(glmv, home, hub):
+    Path(home["GLMV_HOME"], "models.toml").write_text(registry_entry(sha=False))
+    assert glmv("pull", "fake:q8_0", env=home).returncode == 0
+    offline = {**home, "HF_HUB_OFFLINE": "1"}
+    asked = len(hub.requests)
+    ok = glmv("doctor", "--verify", env=offline)
+    assert ok.returncode == 0, ok.stderr
+    assert "model fake:q8_0: 1.7 MB, ok (sha256 verified)" in ok.stdout
+    again = glmv("pull", "fake:q8_0", env=offline)  # offline, a recorded pull is enough
+    assert again.returncode == 0 and "already downloaded" in again.stderr
+
+    blob = snapshot(home, MODEL_FILE).resolve()
+    data = bytearray(blob.read_bytes())
+    data[-1] ^= 0xFF  # a flipped bit in the weights: the header still reads fine
+    blob.write_bytes(bytes(data))
+    bad = glmv("doctor", "--verify", "--json", env=offline)
+    row = next(m for m in json.loads(bad.stdout)["models"] if m["name"] == "fake:q8_0")
+    assert row["state"] == "damaged" and row["problems"][0].startswith(
+        f"{MODEL_FILE}: sha256 ")
+    assert len(hub.requests) == asked  # all of it without the Hub
+
+
 def test_a_split_model_pulls_every_part_and_answers(glmv, home, hub, tmp_path):
     parts = rewrite_gguf(TINY_MODEL, tmp_path / "tiny-split-F16.gguf", split_max_tensors=12)
     assert len(parts) == 3
@@ -199,3 +221,30 @@ def test_a_split_model_pulls_every_part_and_answers(glmv, home, hub, tmp_path):
     assert removed.returncode == 0, removed.stderr
     assert not list(Path(home["HF_HUB_CACHE"]).rglob("blobs/*"))
 
+
+@pytest.mark.parametrize(("mmproj", "state", "message"), [
+    (None, "STALE BUILD", "is a stale build: converted before llama.cpp supported GLM-4.1V"),
+    (MISMATCH_MMPROJ, "MISMATCH", "mismatch between text model (n_embd = 128) and mmproj"),
+])
+def test_a_pair_that_cannot_see_images_is_reported_by_pull_and_doctor(
+        glmv, home, hub, tmp_path, mmproj, state, message):
+    repo = "glmv-test/Old-GGUF"
+    text = TINY_MODEL
+    if mmproj is None:  # the stale build: the tiny model without its M-RoPE sections
+        text = rewrite_gguf(TINY_MODEL, tmp_path / "old.gguf", drop=[ROPE_SECTIONS])[0]
+    hub.add(repo, "Old-Q8_0.gguf", text.read_bytes())
+    hub.add(repo, "mmproj-F16.gguf", (mmproj or TINY_MMPROJ).read_bytes())
+
+    r = glmv("pull", f"hf:{repo}:q8_0", env=home)
+    assert r.returncode == ExitCode.MODEL
+    error = r.stderr.splitlines()[-1]
+    assert error.startswith("glmv: old:q8_0: ") and message in error
+    assert error.endswith("the files stay in the HF cache until `glmv rm old:q8_0`)")
+
+    doctor = glmv("doctor", env=home)
+    line = next(x for x in doctor.stdout.splitlines() if x.startswith("model old:q8_0:"))
+    assert f", {state}: " in line and message in line
+    assert "model tiny: 1.7 MB, ok" in doctor.stdout
+    asked = glmv("ask", "-m", "old:q8_0", str(make_image(tmp_path / "p.png")), "q", env=home)
+    assert asked.returncode == ExitCode.MODEL and message in asked.stderr
+    assert glmv("rm", "old:q8_0", "-y", env=home).returncode == 0
