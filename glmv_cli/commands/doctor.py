@@ -121,7 +121,8 @@ def _models(verify: bool) -> list[dict[str, Any]] | dict[str, str]:
         issues = [f"{p.name}: {msg}" for p in parts for msg in problems(p, verify)]
         state = DAMAGED if issues else "ok"
         if not issues:  # whole files: can the pair see images? (reads headers only)
-            finding = find_problem(parts[0].path, parts[1].path)  # type: ignore[arg-type]
+            finding = find_problem(parts[0].path, parts[1].path,  # type: ignore[arg-type]
+                                   file_names=True)
             if finding is not None:
                 state, issues = finding.kind, [finding.message]
         out.append({"name": entry.name, "path": str(parts[0].path.parent) if parts[0].path

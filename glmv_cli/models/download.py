@@ -86,7 +86,7 @@ def pull_pair(entry: ModelEntry, bars: BarsFor | None = None, exact: bool = Fals
         listing = list_files(entry)
         pair = hub.choose(listing, entry.quant, entry.file, entry.mmproj, exact)
         done = _fetch(entry, listing, pair, bars)
-    problem = find_problem(done.files[0].path, done.files[1].path)
+    problem = find_problem(done.files[0].path, done.files[1].path, file_names=True)
     return Pulled(done.files, done.repo, done.revision, problem)
 
 

@@ -50,39 +50,43 @@ def check_pair(model: Path, mmproj: Path) -> None:
 
 
 def find_problem(model: Path, mmproj: Path,
-                 known_good: Callable[[], list[str]] | None = None) -> Finding | None:
+                 known_good: Callable[[], list[str]] | None = None,
+                 file_names: bool = False) -> Finding | None:
     """The first thing wrong with the pair, or None. `known_good` lists the registry's
-    builds to suggest instead of a stale one (default: from the registry)."""
-    text = _header(model, "model file", keys={"general.architecture", ROPE_SECTIONS,
-                                               TEXT_WIDTH})
+    builds to suggest instead of a stale one (default: from the registry). Messages name
+    the files by path, or by name alone with `file_names` (for files in the HF cache,
+    whose paths say little)."""
+    m, p = (model.name, mmproj.name) if file_names else (str(model), str(mmproj))
+    text = _header(model, m, "model file", keys={"general.architecture", ROPE_SECTIONS,
+                                                  TEXT_WIDTH})
     if isinstance(text, Finding):
         return text
-    vision = _header(mmproj, "mmproj file", keys=None, tensors=True)
+    vision = _header(mmproj, p, "mmproj file", keys=None, tensors=True)
     if isinstance(vision, Finding):
         return vision
 
     arch = text.get("general.architecture")
     if arch == "clip":
-        return Finding(WRONG_MODEL, f"{model} is a vision projector (mmproj): CLIP cannot be "
+        return Finding(WRONG_MODEL, f"{m} is a vision projector (mmproj): CLIP cannot be "
                        "used as main model", hint="give the text GGUF as the model")
     if arch != ARCH:
-        return Finding(WRONG_MODEL, f"{model} is a '{arch}' model; glmv runs GLM-4.1V / "
+        return Finding(WRONG_MODEL, f"{m} is a '{arch}' model; glmv runs GLM-4.1V / "
                        f"GLM-4.6V (arch '{ARCH}')")
     if vision.get("general.architecture") != "clip":
-        return Finding(MISMATCH, f"mmproj {mmproj} does not match the model: it is a "
+        return Finding(MISMATCH, f"mmproj {p} does not match the model: it is a "
                        f"'{vision.get('general.architecture')}' model, not a vision projector")
     if not vision.get("clip.has_vision_encoder"):
-        return Finding(MISMATCH, f"mmproj {mmproj} has no vision encoder")
+        return Finding(MISMATCH, f"mmproj {p} has no vision encoder")
     kind = vision.get("clip.projector_type")
     if kind != PROJECTOR:
-        return Finding(MISMATCH, f"mmproj {mmproj} does not match the model: its projector is "
+        return Finding(MISMATCH, f"mmproj {p} does not match the model: its projector is "
                        f"'{kind}', GLM-4.1V needs '{PROJECTOR}'",
                        hint="use the mmproj from the same repo as the model")
     if not uses_mrope(text.get(ROPE_SECTIONS)):
         good = (known_good or _known_good)()
         return Finding(
             STALE,
-            f"{model} is a stale build: converted before llama.cpp supported GLM-4.1V "
+            f"{m} is a stale build: converted before llama.cpp supported GLM-4.1V "
             f"vision, it lacks the M-RoPE metadata ({ROPE_SECTIONS}) and cannot read images",
             hint="re-download a current build"
                  + (f"; known good: {', '.join('glmv pull ' + g for g in good)}" if good
@@ -90,7 +94,7 @@ def find_problem(model: Path, mmproj: Path,
         )
     width, out = text.get(TEXT_WIDTH), _projector_width(vision)
     if width is not None and out is not None and width != out:
-        return Finding(MISMATCH, f"mmproj {mmproj} does not match the model: mismatch between "
+        return Finding(MISMATCH, f"mmproj {p} does not match the model: mismatch between "
                        f"text model (n_embd = {width}) and mmproj (n_embd = {out})",
                        hint="use the mmproj from the same repo as the model")
     return None
@@ -107,19 +111,19 @@ def uses_mrope(sections: object) -> bool:
     return isinstance(first, int) and isinstance(second, int) and first > 0 and second > 0
 
 
-def _header(path: Path, what: str, keys: set[str] | None,
+def _header(path: Path, shown: str, what: str, keys: set[str] | None,
             tensors: bool = False) -> GGUFHeader | Finding:
     if not path.is_file():
-        return Finding(DAMAGED, f"{what} not found: {path}")
+        return Finding(DAMAGED, f"{what} not found: {shown}")
     try:
         return read_header(path, keys, tensors)
     except GGUFHeaderError as e:
         if str(e) == "not a GGUF file":
-            return Finding(DAMAGED, f"{what} is not a GGUF file: {path}")
-        return Finding(DAMAGED, f"cannot load model {path}: its GGUF header is damaged ({e})",
+            return Finding(DAMAGED, f"{what} is not a GGUF file: {shown}")
+        return Finding(DAMAGED, f"cannot load model {shown}: its GGUF header is damaged ({e})",
                        hint="delete it and download it again")
     except OSError as e:
-        return Finding(DAMAGED, f"cannot read {what} {path}: {e.strerror or e}")
+        return Finding(DAMAGED, f"cannot read {what} {shown}: {e.strerror or e}")
 
 
 def _projector_width(vision: GGUFHeader) -> int | None:
