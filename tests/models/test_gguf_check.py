@@ -81,6 +81,35 @@ def test_the_engine_refuses_a_stale_build_before_loading_it(stale_model):
     engine.close()
 
 
+@pytest.mark.parametrize("sections", [None, [0, 0, 0, 0], [0, 3, 3, 0], [2, 3, 3, 0], 4])
+def test_the_m_rope_rule_is_what_llama_cpp_itself_reports(tmp_path, sections):
+    """uses_mrope() against llama.cpp's own llama_model_rope_type() for the same file
+    (loading a text model is safe; only decoding image embeddings aborts)."""
+    import llama_cpp
+
+    path = tmp_path / "m.gguf"
+    if sections is None:
+        rewrite_gguf(TINY_MODEL, path, drop=[ROPE_SECTIONS])
+    elif isinstance(sections, int):  # llama.cpp spreads one number over all sections
+        rewrite_gguf(TINY_MODEL, path, drop=[ROPE_SECTIONS],
+                     set_values={ROPE_SECTIONS: sections})
+    else:
+        rewrite_gguf(TINY_MODEL, path, set_values={ROPE_SECTIONS: sections})
+    found = read_header(path, {ROPE_SECTIONS}).get(ROPE_SECTIONS)
+    assert found == sections
+    llama_cpp.llama_backend_init()
+    params = llama_cpp.llama_model_default_params()
+    params.n_gpu_layers = 0
+    model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
+    assert model
+    try:
+        rope = llama_cpp.llama_model_rope_type(model)
+    finally:
+        llama_cpp.llama_model_free(model)
+    assert uses_mrope(found) == (rope == llama_cpp.LLAMA_ROPE_TYPE_MROPE)
+    assert rope in (llama_cpp.LLAMA_ROPE_TYPE_MROPE, llama_cpp.LLAMA_ROPE_TYPE_NORM)
+
+
 def test_rope_sections_of_zero_are_a_stale_build_too(tmp_path):
     zero = tmp_path / "zero.gguf"
     rewrite_gguf(TINY_MODEL, zero, set_values={ROPE_SECTIONS: [0, 0, 0, 0]})
