@@ -111,11 +111,11 @@ def _config_state() -> dict[str, Any]:
 def _models(verify: bool) -> list[dict[str, Any]] | dict[str, str]:
     try:
         registry = load_registry()
-    except GlmvError as e:
+        located = [(entry, locate(entry)) for entry in registry.entries.values()]
+    except GlmvError as e:  # a broken models.toml or pulled.toml: report it, go on
         return {"error": e.message}
     out = []
-    for entry in registry.entries.values():
-        parts = locate(entry)
+    for entry, parts in located:
         if not any(p.path for p in parts):
             continue
         issues = [f"{p.name}: {msg}" for p in parts for msg in problems(p, verify)]

@@ -40,6 +40,7 @@ added to your registry, so `glmv ask --model NAME` can use it. An interrupted do
 starts over cleanly. HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE are respected.
 """
 
+
 def pull(
     name: Annotated[str | None, typer.Argument(
         metavar="[NAME | hf:OWNER/REPO[:QUANT][@REVISION]]", show_default=False,

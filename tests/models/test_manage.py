@@ -139,3 +139,11 @@ def test_a_bad_config_is_a_one_line_error(glmv, tmp_path, image, text, message):
     doctor = glmv("doctor", "--json", env={"GLMV_HOME": str(tmp_path)})
     assert doctor.returncode == 0  # doctor reports a broken config instead of failing
     assert not json.loads(doctor.stdout)["config"]["ok"]
+
+
+def test_doctor_reports_a_damaged_pull_record_and_goes_on(glmv, tmp_path):
+    (tmp_path / "pulled.toml").write_text("[pulled.x]\nrepo = 1\n")
+    r = glmv("doctor", env={"GLMV_HOME": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert f"models: ERROR {tmp_path / 'pulled.toml'} is damaged" in r.stdout
+    assert "self-test: ok in" in r.stdout
