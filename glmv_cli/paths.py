@@ -31,6 +31,11 @@ def user_registry() -> Path:
     return config_dir() / "models.toml"
 
 
+def pulls_file() -> Path:
+    """What `glmv pull` resolved and verified (written by glmv, see models/pulls.py)."""
+    return config_dir() / "pulled.toml"
+
+
 def hf_cache_dir() -> Path:
     """The Hugging Face hub cache, as huggingface-hub resolves it (HF_HUB_CACHE, HF_HOME)."""
     from huggingface_hub import constants

@@ -13,17 +13,21 @@ from rich.table import Table
 
 from glmv_cli import __version__, paths
 from glmv_cli.errors import GlmvError, SelfTestFailed
-from glmv_cli.models.download import human_size
+from glmv_cli.models.gguf_check import DAMAGED, FINDINGS, find_problem
 from glmv_cli.models.ref import LocalModel
 from glmv_cli.models.registry import load_registry
+from glmv_cli.models.sizes import human_size
 from glmv_cli.models.store import locate, problems
 from glmv_cli.streams import Streams
 
 HELP = """Check this install and run a self-test.
 
 Shows versions, llama.cpp's backends and whether GPU offload works, memory and disk, the
-paths glmv uses, installed models and their integrity; then runs the built-in tiny model
-through the whole image path and reports its timings.
+paths glmv uses, and one line per installed model: ok, damaged (size, or sha256 with
+--verify, against the registry or what the pull recorded), stale build (converted before
+llama.cpp supported GLM-4.1V vision), mismatch (text model and mmproj do not fit) or wrong
+model; these read file headers only. Then it runs the built-in tiny model through the whole
+image path and reports its timings.
 
 \b
   glmv doctor
@@ -36,7 +40,7 @@ Exits 7 when the self-test fails.
 
 def doctor(
     verify: Annotated[bool, typer.Option(
-        "--verify", help="Check installed models' sha256 where the registry knows it.")
+        "--verify", help="Check installed models' sha256 (from the registry or their pull).")
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -107,17 +111,23 @@ def _config_state() -> dict[str, Any]:
 def _models(verify: bool) -> list[dict[str, Any]] | dict[str, str]:
     try:
         registry = load_registry()
-    except GlmvError as e:
+        located = [(entry, locate(entry)) for entry in registry.entries.values()]
+    except GlmvError as e:  # a broken models.toml or pulled.toml: report it, go on
         return {"error": e.message}
     out = []
-    for entry in registry.entries.values():
-        parts = locate(entry)
+    for entry, parts in located:
         if not any(p.path for p in parts):
             continue
         issues = [f"{p.name}: {msg}" for p in parts for msg in problems(p, verify)]
+        state = DAMAGED if issues else "ok"
+        if not issues:  # whole files: can the pair see images? (reads headers only)
+            finding = find_problem(parts[0].path, parts[1].path,  # type: ignore[arg-type]
+                                   file_names=True)
+            if finding is not None:
+                state, issues = finding.kind, [finding.message]
         out.append({"name": entry.name, "path": str(parts[0].path.parent) if parts[0].path
                     else None, "size": sum(p.size or 0 for p in parts),
-                    "ok": not issues, "problems": issues,
+                    "ok": state == "ok", "state": state, "problems": issues,
                     "sha256_checked": verify and all(p.sha256 for p in parts)})
     return out
 
@@ -191,7 +201,7 @@ def plain_report(r: dict[str, Any]) -> str:
     else:
         for mod in models:
             state = "ok" + (" (sha256 verified)" if mod["sha256_checked"] else "") \
-                if mod["ok"] else "DAMAGED: " + "; ".join(mod["problems"])
+                if mod["ok"] else f"{mod['state'].upper()}: " + "; ".join(mod["problems"])
             lines.append(f"model {mod['name']}: {human_size(mod['size'])}, {state}")
     st = r["self_test"]
     if st["ok"]:
@@ -209,6 +219,7 @@ def _print_rich(r: dict[str, Any], streams: Streams) -> None:
     table.add_column()
     for line in plain_report(r).splitlines():
         key, _, value = line.partition(": ")
-        style = "red" if ("FAILED" in value or "DAMAGED" in value or "ERROR" in value) else None
+        alarms = ("FAILED", "ERROR", *(kind.upper() for kind in FINDINGS))
+        style = "red" if any(word in value for word in alarms) else None
         table.add_row(key, value, style=style)
     streams.console().print(table)

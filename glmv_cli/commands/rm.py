@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from glmv_cli.errors import ModelError, UsageError
-from glmv_cli.models.download import human_size
+from glmv_cli.models.pulls import forget_pull
 from glmv_cli.models.registry import load_registry
 from glmv_cli.models.resolve import find_entry
+from glmv_cli.models.sizes import human_size
 from glmv_cli.models.store import is_installed, locate, remove_cached
 from glmv_cli.streams import Streams
 
@@ -53,6 +54,8 @@ def rm(
             return
     freed = sum(remove_cached(p.path) for p in doomed if p.path)
     kept = [p.name for p in parts if p.name in shared]
+    if not kept:  # (a kept file is still this entry's, found through its record)
+        forget_pull(entry.name)
     note = f"; kept {', '.join(kept)} (used by {', '.join(shared[k] for k in kept)})" if kept \
         else ""
     streams.stderr.write(f"removed {entry.name}, freed {human_size(freed)}{note}\n")
@@ -64,6 +67,6 @@ def _shared_files(name: str, repo: str) -> dict[str, str]:
     for other in load_registry().entries.values():
         if other.name == name or other.repo != repo or not is_installed(other):
             continue
-        for f in (other.file, other.mmproj):
-            used.setdefault(f, other.name)
+        for part in locate(other):
+            used.setdefault(part.name, other.name)
     return used

@@ -41,6 +41,7 @@ from glmv_cli.engine.sampler import TokenSampler
 from glmv_cli.engine.settings import EngineSettings
 from glmv_cli.errors import NATIVE_THREAD, ContextOverflowError, Interrupted, ModelError
 from glmv_cli.inputs.media import Media
+from glmv_cli.models.gguf_check import check_pair
 from glmv_cli.models.ref import LocalModel
 
 N_BATCH = 512
@@ -104,6 +105,7 @@ class LlamaEngine:
         s, files = self.settings, self.model
         check_gguf(files.model, "model file")
         check_gguf(files.mmproj, "mmproj file")
+        check_pair(files.model, files.mmproj)  # llama.cpp aborts on some pairs: refuse first
         native_log.install(s.verbose)
         t0 = time.perf_counter()
         llama_cpp.llama_backend_init()

@@ -33,8 +33,8 @@ class ModelEntry:
     name: str
     family: str
     quant: str
-    file: str
-    mmproj: str
+    file: str = ""  # for a Hub entry, a hint: the repo's listing decides at pull time
+    mmproj: str = ""
     repo: str | None = None
     revision: str = "main"
     file_size: int | None = None
@@ -44,6 +44,7 @@ class ModelEntry:
     context: int | None = None
     sampling: dict[str, float] = field(default_factory=dict)
     confirmed: bool = False
+    mrope: bool | None = None  # the text GGUF carries M-RoPE metadata (None: not known)
     builtin: bool = False
     notes: str = ""
     source: str = ""  # where the names and sizes come from
@@ -64,12 +65,12 @@ class ModelEntry:
 
 # field -> (type, required)
 _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
-    "family": (str, True), "quant": (str, True), "file": (str, True), "mmproj": (str, True),
+    "family": (str, True), "quant": (str, True), "file": (str, False), "mmproj": (str, False),
     "repo": (str, False), "revision": (str, False),
     "file_size": (int, False), "mmproj_size": (int, False),
     "file_sha256": (str, False), "mmproj_sha256": (str, False),
     "context": (int, False), "sampling": (dict, False), "confirmed": (bool, False),
-    "builtin": (bool, False), "notes": (str, False), "source": (str, False),
+    "mrope": (bool, False), "builtin": (bool, False), "notes": (str, False), "source": (str, False),
 }
 
 
@@ -180,8 +181,12 @@ def _entry(name: str, spec: Any, text: str, where: str, user: bool) -> ModelEntr
         raise fail("'builtin' is reserved for models shipped with glmv", "builtin")
     if not spec.get("builtin") and not spec.get("repo") and user is False:
         raise fail("missing field 'repo'")
+    for key in ("file", "mmproj"):  # local files need their names; a Hub repo is listed
+        if not spec.get("repo") and not spec.get(key):
+            raise fail(f"missing field '{key}'")
     for key in ("file", "mmproj"):
-        if spec.get("repo") and (spec[key].startswith("/") or ".." in spec[key].split("/")):
+        value = spec.get(key, "")
+        if spec.get("repo") and (value.startswith("/") or ".." in value.split("/")):
             raise fail(f"field '{key}' must be a file name inside the repo", key)
     return ModelEntry(name=name, origin=where, **spec)
 

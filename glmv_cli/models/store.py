@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glmv_cli import paths
+from glmv_cli.models.pulls import pull_for
 from glmv_cli.models.registry import TINY_DIR, ModelEntry
 
 HASH_CHUNK = 8 << 20
@@ -32,12 +33,25 @@ class Part:
 
 
 def locate(entry: ModelEntry) -> list[Part]:
-    """The text model and the mmproj of `entry`, found on disk or not."""
-    return [Part(name, _find(entry, name), size, sha)
-            for name, size, sha in entry.parts()]
+    """The text model and the mmproj of `entry` (then any further parts of a split text
+    model), found on disk or not.
+
+    A pulled entry's files are the ones its pull resolved and recorded, at the commit it
+    pulled; otherwise the registry's names are looked up at its revision. A sha256 the
+    registry gives for a file wins over the recorded one.
+    """
+    record = pull_for(entry)
+    if record is None:
+        return [Part(name, _find(entry, name, entry.revision), size, sha)
+                for name, size, sha in entry.parts()]
+    given = {name: sha for name, _size, sha in entry.parts() if sha}
+    return [Part(f.name, _find(entry, f.name, record.revision), f.size,
+                 given.get(f.name, f.sha256)) for f in record.files()]
 
 
-def _find(entry: ModelEntry, name: str) -> Path | None:
+def _find(entry: ModelEntry, name: str, revision: str) -> Path | None:
+    if not name:  # an entry that gives no file name, and was never pulled
+        return None
     if entry.builtin:
         path = TINY_DIR / name
     elif entry.repo is None:
@@ -47,7 +61,7 @@ def _find(entry: ModelEntry, name: str) -> Path | None:
     else:
         from huggingface_hub import try_to_load_from_cache
 
-        found = try_to_load_from_cache(entry.repo, name, revision=entry.revision)
+        found = try_to_load_from_cache(entry.repo, name, revision=revision)
         path = Path(found) if isinstance(found, str) else None
     return path if path is not None and path.is_file() else None
 

@@ -13,9 +13,11 @@ from tests.models.hub import FakeHub, serve
 REPO = "glmv-test/Tiny-GLM-4.1V-GGUF"
 MODEL_FILE, MMPROJ_FILE = "tiny-Q8_0.gguf", "mmproj-tiny-F16.gguf"
 # huggingface-hub writes in 10 MiB chunks, so only a file larger than that can be caught
-# half-written: this one stands in for a big GGUF (it is never loaded).
+# half-written: this one stands in for a big GGUF. It is the tiny model with 24 MiB of
+# padding after its weights (a pattern, so a resumed download at a wrong offset shows):
+# its header is a real one, and llama.cpp ignores what follows the tensors.
 BIG_FILE = "big-Q4_K_M.gguf"
-BIG = b"GGUF" + bytes(range(256)) * (24 * 4096)
+BIG = TINY_MODEL.read_bytes() + bytes(range(256)) * (24 * 4096)
 
 
 @pytest.fixture

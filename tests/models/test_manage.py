@@ -154,3 +154,11 @@ def test_ctrl_c_during_the_self_test_is_not_a_failed_self_test(monkeypatch):
     monkeypatch.setattr(image, "prepare_image", interrupted)
     with pytest.raises(Interrupted):
         doctor_cmd.self_test()
+
+
+def test_doctor_reports_a_damaged_pull_record_and_goes_on(glmv, tmp_path):
+    (tmp_path / "pulled.toml").write_text("[pulled.x]\nrepo = 1\n")
+    r = glmv("doctor", env={"GLMV_HOME": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert f"models: ERROR {tmp_path / 'pulled.toml'} is damaged" in r.stdout
+    assert "self-test: ok in" in r.stdout

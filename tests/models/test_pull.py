@@ -104,12 +104,34 @@ def test_checksum_mismatch_deletes_the_download_and_says_so(glmv, home, hub):
     assert model_blob not in [b.name for b in blobs]
 
 
-def test_a_file_missing_on_the_hub_is_a_one_line_error(glmv, home):
-    Path(home["GLMV_HOME"], "models.toml").write_text(registry_entry(file="nope.gguf"))
+def test_a_file_name_the_repo_does_not_have_is_only_a_hint(glmv, home, hub):
+    # The registry's names are hints: the repo's listing and the entry's quant decide.
+    Path(home["GLMV_HOME"], "models.toml").write_text(
+        registry_entry(file="nope.gguf", sha=False).replace("mmproj-tiny-F16", "nope-mmproj"))
+    r = glmv("pull", "fake:q8_0", "--json", env=home)
+    assert r.returncode == 0, r.stderr
+    assert [f["name"] for f in json.loads(r.stdout)["files"]] == [MODEL_FILE, MMPROJ_FILE]
+    assert snapshot(home, MODEL_FILE).read_bytes() == TINY_MODEL.read_bytes()
+
+
+def test_a_quant_the_repo_lacks_lists_the_quants_it_has(glmv, home, hub):
+    Path(home["GLMV_HOME"], "models.toml").write_text(
+        registry_entry(file="nope.gguf").replace('"Q8_0"', '"Q5_K_S"'))
     r = glmv("pull", "fake:q8_0", env=home)
     assert r.returncode == ExitCode.DOWNLOAD
-    assert r.stderr == (f"glmv: nope.gguf not found in {REPO} (the registry entry 'fake:q8_0' "
-                        "may be out of date)\n")
+    assert r.stderr == (f"glmv: {REPO} has no Q5_K_S build; it has: Q8_0 (941.8 kB), "
+                        f"Q4_K_M (26.1 MB) (`glmv models --remote hf:{REPO}` lists its files)\n")
+    assert not [path for _, path, _ in hub.requests if "/resolve/" in path]
+
+
+def test_a_file_named_on_the_command_line_must_be_in_the_repo(glmv, home, hub):
+    r = glmv("pull", f"hf:{REPO}", "--file", "a-Q8_0.gguf", env=home)
+    assert r.returncode == ExitCode.DOWNLOAD
+    assert r.stderr.startswith(f"glmv: a-Q8_0.gguf is not in {REPO}; its builds: Q8_0")
+    r = glmv("pull", f"hf:{REPO}", "--mmproj", "mmproj-x.gguf", env=home)
+    assert r.returncode == ExitCode.DOWNLOAD
+    assert r.stderr == (f"glmv: mmproj-x.gguf is not in {REPO}; its projectors: "
+                        f"{MMPROJ_FILE}\n")
 
 
 def test_offline_mode_refuses_to_download(glmv, home, hub):
@@ -138,8 +160,10 @@ def test_not_enough_disk_space_stops_before_downloading(home, hub, monkeypatch):
     monkeypatch.setattr(download.paths.shutil, "disk_usage", lambda _p: usage)
     with pytest.raises(DownloadError, match=r"not enough disk space .* needs 1\.7 MB, 10\.0 MB"):
         download.pull(find_entry("fake:q8_0"))
-    files = [m for m, path, _ in hub.requests if "/resolve/" in path]
-    assert files == ["HEAD", "HEAD"]  # sizes asked, nothing fetched
+    # The sizes came from the repo's listing; no file was asked for.
+    assert [path for _, path, _ in hub.requests if "/api/models/" in path] == [
+        f"/api/models/{REPO}/revision/main?blobs=true"]
+    assert not [path for _, path, _ in hub.requests if "/resolve/" in path]
     assert not Path(home["HF_HUB_CACHE"]).exists() or not list(
         Path(home["HF_HUB_CACHE"]).rglob("blobs/*"))
 
@@ -166,7 +190,7 @@ def test_pull_any_hub_pair_registers_it(glmv, home, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (("hf:justone", "--file", "a.gguf", "--mmproj", "b.gguf"), "is not hf:OWNER/REPO"),
-    ((f"hf:{REPO}", "--file", "a.gguf"), "needs --file X.gguf and --mmproj"),
+    ((f"hf:{REPO}:q8_0@main:x",), "is not hf:OWNER/REPO[:QUANT][@REVISION]"),
     (("fake:q8_0", "--file", "a.gguf"), "--file, --mmproj and --name go with hf:"),
     (("no-such-model",), "unknown model 'no-such-model'"),
     (("tiny",), "'tiny' is not a Hub model"),

@@ -118,3 +118,18 @@ def test_a_broken_user_registry_is_a_one_line_error_with_exit_2(glmv, tmp_path, 
     assert r.returncode == 2
     assert r.stderr == (f"glmv: {home / 'models.toml'}:9: model 'a:q4': field 'file_size' "
                         "must be positive\n")
+
+
+def test_a_hub_entry_needs_only_a_repo_and_a_quant_local_files_need_names():
+    entries, _ = parse_registry('[models."b:q8"]\nfamily = "b"\nquant = "Q8_0"\n'
+                                'repo = "o/r"\nmrope = true\n', "u.toml", user=True)
+    assert entries["b:q8"].file == "" and entries["b:q8"].mrope is True
+    with pytest.raises(ConfigError, match=r"u\.toml:1: model 'local': missing field 'mmproj'"):
+        parse_registry('[models.local]\nfamily = "x"\nquant = "F16"\nfile = "/m/a.gguf"\n',
+                       "u.toml", user=True)
+
+
+def test_the_known_good_builds_are_the_llama_cpp_projects_own():
+    reg = load_registry(Path("/nonexistent/models.toml"))
+    assert sorted(e.name for e in reg.entries.values() if e.mrope and e.repo) == [
+        "glm-4.6v-flash:q4_k_m", "glm-4.6v-flash:q8_0"]
