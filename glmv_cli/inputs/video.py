@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PIL import Image
 
 from glmv_cli.errors import InputError, UsageError
@@ -462,8 +461,10 @@ class _FrameReader:
                 return (frame, index, t) if ok else None
 
 
-def _resized(frame: Any, size: tuple[int, int]) -> np.ndarray:
+def _resized(frame: Any, size: tuple[int, int]) -> Any:
     """BGR array -> RGB array at `size` (bicubic, as prepare_image)."""
+    import numpy as np  # (here: `glmv --help` must not pay for importing it)
+
     rgb = Image.fromarray(np.ascontiguousarray(frame[:, :, ::-1]))
     if rgb.size != size:
         rgb = rgb.resize(size, Image.Resampling.BICUBIC)
@@ -474,6 +475,8 @@ def _prepare(path: str, first: Any, second: Any, got: PlannedFrame, plan: VideoP
              info: VideoInfo) -> SampledFrame:
     """A pair's two BGR frames -> one RGB PreparedImage at the plan's size: each frame
     resized as the reference does, then their average, rounded half up."""
+    import numpy as np
+
     a = _resized(first, plan.size)
     if second is not first:
         b = _resized(second, plan.size)
