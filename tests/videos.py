@@ -8,6 +8,7 @@ MP4's time-to-sample table to give its frames uneven durations (a variable frame
 from __future__ import annotations
 
 import struct
+import wave
 from pathlib import Path
 
 import cv2
@@ -116,4 +117,14 @@ def write_raw_mjpeg(path: Path, frames: int, size: tuple[int, int] = (320, 240))
     with path.open("wb") as f:
         for i in range(frames):
             f.write(cv2.imencode(".jpg", numbered_frame(i, size))[1].tobytes())
+    return path
+
+
+def write_wav(path: Path, seconds: float = 1.0) -> Path:
+    """A silent mono WAV: audio that is not a video."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * int(8000 * seconds))
     return path

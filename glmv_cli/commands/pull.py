@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +12,7 @@ from typing import Annotated
 import typer
 
 from glmv_cli import paths
+from glmv_cli.atomic import write_text_atomic
 from glmv_cli.errors import ConfigError, UsageError
 from glmv_cli.models.download import Pulled, PulledFile
 from glmv_cli.models.hub import DEFAULT_QUANT, parse_spec, quant_tag
@@ -160,14 +159,7 @@ def register(entry: ModelEntry) -> None:
     new_text = (text.rstrip("\n") + "\n" if text else "") + block
     parse_registry(new_text, str(path), user=True)  # never write a registry we can't read
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".models.", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(new_text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, new_text)
     load_registry()  # the merged registry must still load
 
 

@@ -11,13 +11,11 @@ forget, until the next pull, which files a registry entry resolved to.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 from glmv_cli import paths
+from glmv_cli.atomic import write_text_atomic
 from glmv_cli.errors import ConfigError
 from glmv_cli.models.registry import ModelEntry
 
@@ -110,11 +108,4 @@ def _write(pulls: dict[str, PullRecord]) -> None:
                  f"mmproj = {file(r.mmproj)}\n")
     path = paths.pulls_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".pulled.", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)

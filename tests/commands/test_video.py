@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import wave
 
 import cv2
 import pytest
@@ -15,7 +14,7 @@ from glmv_cli.engine.request import Request
 from glmv_cli.inputs.video import Video, VideoFile, plan_frames
 from glmv_cli.tasks.video import VideoOptions
 from tests.engine.test_llama import _capture_decoded_tokens
-from tests.videos import make_vfr, numbered_frame, write_video
+from tests.videos import make_vfr, numbered_frame, write_video, write_wav
 
 SHORT = ("--think-budget", "6", "--max-tokens", "20")
 
@@ -166,13 +165,6 @@ def _one_line_error(r, code: int, *needles: str) -> None:
         assert needle in lines[0]
 
 
-def _wav(path):
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\0\0" * 800)
-    return path
 
 
 def _zero_frame_avi(path):
@@ -193,7 +185,7 @@ def _png(path):
      "cannot decode video"),
     (lambda d: (d / "junk.mp4").write_text("junk " * 100) and d / "junk.mp4",
      "not a video format"),
-    (lambda d: _wav(d / "sound.wav"), "no video stream"),
+    (lambda d: write_wav(d / "sound.wav"), "no video stream"),
     (lambda d: _png(d / "still.png"), "is an image"),
     (lambda d: _zero_frame_avi(d / "zero.avi"), "no frames"),
 ])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import cv2
@@ -10,16 +9,7 @@ import pymupdf
 
 from glmv_cli.inputs.sniff import sniff, sniff_file
 from tests.conftest import make_image
-from tests.videos import numbered_frame, write_video
-
-
-def _wav(path: Path) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\0\0" * 800)
-    return path
+from tests.videos import numbered_frame, write_video, write_wav
 
 
 def _pdf(path: Path) -> Path:
@@ -37,7 +27,7 @@ def test_real_files_of_every_kind(tmp_path):
     cv2.imwrite(str(png), numbered_frame(1))
     kinds = {p.name: sniff_file(p) for p in (
         mp4, avi, mkv, png, make_image(tmp_path / "b.jpg"), make_image(tmp_path / "c.gif"),
-        make_image(tmp_path / "d.webp"), _pdf(tmp_path / "e.pdf"), _wav(tmp_path / "f.wav"))}
+        make_image(tmp_path / "d.webp"), _pdf(tmp_path / "e.pdf"), write_wav(tmp_path / "f.wav"))}
     assert kinds == {"a.mp4": "video", "a.avi": "video", "a.mkv": "video", "a.png": "image",
                      "b.jpg": "image", "c.gif": "image", "d.webp": "image", "e.pdf": "pdf",
                      "f.wav": "audio"}

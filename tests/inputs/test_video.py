@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import wave
 from pathlib import Path
 
 import cv2
@@ -29,6 +28,7 @@ from tests.videos import (
     pair_numbers,
     write_raw_mjpeg,
     write_video,
+    write_wav,
 )
 
 
@@ -185,13 +185,6 @@ def test_unknown_durations(count, fps, expected):
     assert video_duration(count, fps) == expected
 
 
-def _wav(path: Path) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\0\0" * 8000)
-    return path
 
 
 # -- reading real files ----------------------------------------------------------------
@@ -312,7 +305,7 @@ def test_truncated_avi_gives_the_frames_it_has(tmp_path):
     (lambda p: (p.write_text("not a video at all " * 20), p)[1], InputError,
      "not a video format"),
     (lambda p: _truncated_mp4(p), InputError, "cannot decode video"),
-    (lambda p: _wav(p), InputError, "no video stream"),
+    (lambda p: write_wav(p), InputError, "no video stream"),
     (lambda p: (cv2.imwrite(str(p.with_suffix(".png")), numbered_frame(1)),
                 p.with_suffix(".png").rename(p), p)[2], InputError, "is an image"),
     (lambda p: _zero_frames(p), InputError, "no frames"),
