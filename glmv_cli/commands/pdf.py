@@ -12,6 +12,7 @@ import typer
 
 from glmv_cli.commands.options import DOCUMENT, AnswerOptions, PdfSource, shared_options
 from glmv_cli.commands.running import engine_for, resolve, run_events
+from glmv_cli.engine.base import check_request
 from glmv_cli.errors import UsageError
 from glmv_cli.render.choose import document_renderer
 from glmv_cli.render.progress import StatusLine
@@ -132,6 +133,7 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
         # Transcription copies text; thinking only costs time unless asked for.
         think = not gen.no_think and not (doc_opts.transcribe and gen.think_budget is None)
         template = replace(gen.request("", recommended=model.sampling), think=think)
+        check_request(engine, template)
         info = DocumentInfo(name, n_pages, tuple(counted), prepare_s, engine.load_s,
                             settings_object(template))
         result = DocumentTranscript()
