@@ -344,15 +344,18 @@ class Reading:
 
 def plan_reading(pdf: PdfDocument, indexes: Sequence[int], question: str | None,
                  strategy: Strategy, why: str, *, vision: VisionMode, max_image_tokens: int,
-                 dpi: float | None, budget: int | None, priced: bool = False,
-                 on_page: Callable[[int, int], None] | None = None) -> Reading:
-    """The plan for `indexes` (0-based) of `pdf`: ranked within `budget`, or every page.
-    Reading every page needs no survey unless it is to be `priced` (a dry run)."""
+                 dpi: float | None, budget: int | None, gpu_layers: int | None = None,
+                 priced: bool = False, on_page: Callable[[int, int], None] | None = None
+                 ) -> Reading:
+    """The plan for `indexes` (0-based) of `pdf`: ranked within `budget` (None: the
+    default for the engine `gpu_layers` gives), or every page. Reading every page needs
+    no survey unless it is to be `priced` (a dry run)."""
     if strategy == "all":
         survey = (survey_pages(pdf, indexes, vision, max_image_tokens, dpi, on_page)
                   if priced else None)
         return Reading(plan_all([i + 1 for i in indexes], why, survey))
-    assert question and budget
+    assert question
+    budget = budget or default_budget(gpu_in_use(gpu_layers))
     survey = survey_pages(pdf, indexes, vision, max_image_tokens, dpi, on_page)
     outline = read_outline(pdf)
     return Reading(plan_ranked(survey, question, why, budget, outline), question, survey,
