@@ -33,7 +33,10 @@ OUTLINE_EXTRA_REST = 1  # ... and on the section's other pages
 # paragraph continued onto this one), less from the page after (an introduction to it).
 FROM_PREVIOUS = 0.4
 FROM_NEXT = 0.2
-EXPANSION_WEIGHT = 0.5  # search terms the model suggested count half as much
+# The model's search terms count as much as the question's own words: a question that
+# shares no word with its page matches other pages instead, and only the model's terms
+# can outweigh them. A term in both counts once.
+EXPANSION_WEIGHT = 1.0
 
 _CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK_CHARS}]+|[^\W_{_CJK_CHARS}]+")
