@@ -46,9 +46,10 @@ def plan_text(source: str, n_pages: int, plan: ReadingPlan, est: CpuEstimate,
         lines += [f"  {reason}: {_pages(nums)}" for reason, nums in by_reason.items()]
     lines.append("asked in one prompt" if single else
                  f"asked by map-reduce: the pages do not fit one {context}-token prompt")
+    notes = "" if single else ", plus the notes each group of pages writes"
     lines.append(
         f"rough time on a CPU with {est.cores} cores: encode {format_duration(est.encode_s)}, "
-        f"prefill {format_duration(est.prefill_s)}, then about "
+        f"prefill {format_duration(est.prefill_s)}{notes}, then about "
         f"{est.generate_tokens_per_s:.1f} tokens/s (a GPU is much faster)")
     return "\n".join(lines) + "\n"
 
