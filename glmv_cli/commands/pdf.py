@@ -6,17 +6,20 @@ import time
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from glmv_cli.commands.options import DOCUMENT, AnswerOptions, PdfSource, shared_options
-from glmv_cli.commands.running import engine_for, resolve, run_events
+from glmv_cli.commands.running import engine_for, print_json, resolve, run_events
 from glmv_cli.engine.base import check_request
 from glmv_cli.errors import UsageError
 from glmv_cli.render.choose import document_renderer
 from glmv_cli.render.progress import StatusLine
 from glmv_cli.streams import Streams
+
+if TYPE_CHECKING:
+    from glmv_cli.tasks.reading import ReadingPlan
 
 HELP = """Summarise a PDF, answer a question about it, or transcribe it to Markdown.
 
@@ -26,6 +29,11 @@ HELP = """Summarise a PDF, answer a question about it, or transcribe it to Markd
   glmv pdf report.pdf "Explain figure 3" --pages 4-6
   glmv pdf scan.pdf --transcribe > scan.md         # page by page, as Markdown
   glmv pdf report.pdf "Total cost?" --json | jq .citations
+  glmv pdf report.pdf "Total cost?" --dry-run     # the pages it would read; no model
+
+For a question, glmv reads the pages that best match it (ranked by their text, headings, \
+captions and the outline) within --budget tokens, and says which it skipped; --read all \
+reads every page, as it does for a summary or a question about the whole document.
 
 Pages with a real text layer go to the model as text (cheap); scans, figures, charts and \
 ruled tables are rendered as images within --max-image-tokens. --vision always renders \
@@ -33,6 +41,12 @@ every page, --vision never sends text only. When the pages do not fit the contex
 asks each group of pages for notes, then answers from the notes (map-reduce), citing \
 pages as (p. N).
 """
+
+
+class ReadChoice(StrEnum):
+    auto = "auto"
+    all = "all"
+    ranked = "ranked"
 
 
 class VisionChoice(StrEnum):
@@ -54,6 +68,20 @@ Transcribe = Annotated[bool, typer.Option(
     help="Transcribe each page to Markdown (tables as tables), page by page. Thinking is "
          "off unless --think-budget is given.")]
 
+Read = Annotated[ReadChoice, typer.Option(
+    "--read", rich_help_panel=DOCUMENT,
+    help="auto: for a question, the pages that best match it within --budget; every page "
+         "for a summary or a question about the whole document. all: every page. ranked: "
+         "the best pages, whatever the question.")]
+Budget = Annotated[int | None, typer.Option(
+    "--budget", min=64, rich_help_panel=DOCUMENT, show_default=False,
+    help="Prompt tokens of pages to read for a question \\[default: 3072 on a CPU, 16384 "
+         "when llama.cpp offloads to a GPU].")]
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", rich_help_panel=DOCUMENT,
+    help="Print the plan (pages read and skipped, tokens, rough CPU time) and exit without "
+         "loading the model.")]
+
 
 @dataclass(frozen=True)
 class DocumentOptions:
@@ -63,6 +91,8 @@ class DocumentOptions:
     vision: str = "auto"
     dpi: float | None = None
     transcribe: bool = False
+    read: str = "auto"
+    budget: int | None = None  # None: the CPU or GPU default (tasks/reading.py)
 
 
 @shared_options()
@@ -77,16 +107,28 @@ def pdf(
     vision: Vision = VisionChoice.auto,
     dpi: Dpi = None,
     transcribe: Transcribe = False,
+    read: Read = ReadChoice.auto,
+    budget: Budget = None,
+    dry_run: DryRun = False,
     opts: AnswerOptions,
 ) -> None:
     if transcribe and question:
         raise UsageError("--transcribe takes no question")
-    answer_pdf(file, question, opts, DocumentOptions(source, vision.value, dpi, transcribe))
+    if transcribe and (read is not ReadChoice.auto or dry_run):
+        raise UsageError("--transcribe reads every page: it takes neither --read nor --dry-run")
+    answer_pdf(file, question, opts,
+               DocumentOptions(source, vision.value, dpi, transcribe, read.value, budget),
+               dry_run=dry_run)
 
 
 def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
-               doc_opts: DocumentOptions = DocumentOptions()) -> None:
-    """Answer `question` about the PDF at `file` (None: summarise it), or transcribe it."""
+               doc_opts: DocumentOptions = DocumentOptions(), *, dry_run: bool = False) -> None:
+    """Answer `question` about the PDF at `file` (None: summarise it), or transcribe it.
+
+    For a question, only the pages that best match it are read, within a token budget
+    (tasks/reading.py). With `dry_run`, print that plan and return without loading the
+    model.
+    """
     # Imported here so that `glmv --help` loads neither llama.cpp nor MuPDF.
     from glmv_cli.inputs.pdf import open_pdf, parse_pages
     from glmv_cli.render.document_json import DocumentInfo
@@ -96,13 +138,18 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
         Limits,
         answer_document,
         count_tokens,
-        prepare_pages,
         transcribe_document,
     )
+    from glmv_cli.tasks.expansion import expand_query
+    from glmv_cli.tasks.reading import choose_strategy, plan_reading, prepare_plan
 
     streams = Streams.from_process()
     gen = opts.generation
     status: StatusLine | None = None
+    strategy, why = (("all", "--transcribe") if doc_opts.transcribe
+                     else choose_strategy(question, doc_opts.read))  # type: ignore[arg-type]
+    vision = doc_opts.vision
+    engine = None
     try:
         t0 = time.perf_counter()
         with open_pdf(file, doc_opts.source.password) as doc:
@@ -113,29 +160,53 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
                 streams.stderr.flush()
             if streams.stderr_isatty:
                 status = StatusLine(streams.console(stderr=True))
-            prepared = prepare_pages(
-                doc, indexes, doc_opts.vision,  # type: ignore[arg-type]
-                opts.engine.max_image_tokens, doc_opts.dpi,
-                on_page=(lambda i, n: status.update(f"Reading page {i + 1}/{n}"))
-                if status else None)
+            on_page = ((lambda i, n: status.update(f"Reading page {i + 1}/{n}"))
+                       if status else None)
+            reading = plan_reading(doc, indexes, question, strategy, why,
+                                   vision=vision,  # type: ignore[arg-type]
+                                   max_image_tokens=opts.engine.max_image_tokens,
+                                   dpi=doc_opts.dpi, budget=doc_opts.budget,
+                                   gpu_layers=opts.engine.gpu_layers, priced=dry_run,
+                                   on_page=on_page)
+            if dry_run:
+                if status:
+                    status.stop()
+                print_plan(streams, opts, doc.name, doc.page_count, question, reading.plan)
+                return
+            model = resolve(opts.model, streams)
+            if status:
+                status.update("Loading model")
+            engine = engine_for(opts, model)
+            engine.load()
+            # Transcription copies text; thinking only costs time unless asked for.
+            think = not gen.no_think and not (doc_opts.transcribe and gen.think_budget is None)
+            template = replace(gen.request("", recommended=model.sampling), think=think)
+            check_request(engine, template)
+            expand_s = 0.0
+            if reading.can_expand:
+                if status:
+                    status.update("Choosing pages for the question")
+                t1 = time.perf_counter()
+                reading.with_terms(expand_query(engine, question or "", template))
+                expand_s = time.perf_counter() - t1
+            prepared = prepare_plan(doc, reading.plan, vision,  # type: ignore[arg-type]
+                                    opts.engine.max_image_tokens, doc_opts.dpi, on_page)
             n_pages, name = doc.page_count, doc.name
-        prepare_s = time.perf_counter() - t0
-        model = resolve(opts.model, streams)
-        if status:
-            status.update("Loading model")
-        engine = engine_for(opts, model)
-        engine.load()
+        prepare_s = time.perf_counter() - t0 - engine.load_s
+    except BaseException:
+        if engine is not None:
+            engine.close()
+        raise
     finally:
         if status:
             status.stop()
+    if not opts.output.json:  # --json has it all in `reading`
+        show_plan(streams, reading.plan, n_pages)
     with engine:
         counted = count_tokens(engine, prepared)
-        # Transcription copies text; thinking only costs time unless asked for.
-        think = not gen.no_think and not (doc_opts.transcribe and gen.think_budget is None)
-        template = replace(gen.request("", recommended=model.sampling), think=think)
-        check_request(engine, template)
         info = DocumentInfo(name, n_pages, tuple(counted), prepare_s, engine.load_s,
-                            settings_object(template))
+                            settings_object(template),
+                            reading={**reading.plan.as_object(), "expand_s": round(expand_s, 3)})
         result = DocumentTranscript()
         if doc_opts.transcribe:
             events = transcribe_document(engine, counted, template, result)
@@ -147,3 +218,33 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
                                      transcribe=doc_opts.transcribe, model=engine.name,
                                      info=info)
         run_events(events, renderer, result)
+
+
+def print_plan(streams: Streams, opts: AnswerOptions, source: str, n_pages: int,
+               question: str | None, plan: ReadingPlan) -> None:
+    """`--dry-run`: the plan on stdout, as text or one JSON object."""
+    from glmv_cli.render.document_plan import plan_object, plan_text
+    from glmv_cli.tasks.reading import MODEL_CONTEXT, estimate, single_fits
+
+    context = opts.engine.context or MODEL_CONTEXT
+    single = single_fits(plan.tokens, context, opts.generation.max_tokens)
+    est = estimate(plan, opts.engine.settings().cores)
+    if opts.output.json:
+        print_json(streams, plan_object(source, n_pages, question, plan, est, single, context))
+    else:
+        streams.stdout.write(plan_text(source, n_pages, plan, est, single, context))
+        streams.stdout.flush()
+
+
+def show_plan(streams: Streams, plan: ReadingPlan, n_pages: int) -> None:
+    """Which pages were read and which skipped, on stderr, before the answer."""
+    from glmv_cli.render.document_plan import plan_line
+
+    line = plan_line(plan, n_pages)
+    if line is None:
+        return
+    if streams.stderr_isatty:
+        streams.console(stderr=True).print(f"[dim]{line}[/dim]", highlight=False)
+    else:
+        streams.stderr.write(f"glmv: {line}\n")
+        streams.stderr.flush()

@@ -10,12 +10,19 @@ optimistic above a few cores. A GPU is one to two orders of magnitude faster.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 MEASURED_CORES = 2
 _ENCODE_LINEAR, _ENCODE_QUADRATIC = 0.0335, 3.09e-5  # s/token, s/token² (one image)
 PREFILL_TOKENS_PER_S = 8.0
 GENERATE_TOKENS_PER_S = 2.4
+# BPE vocabularies of GLM-4's size (151K entries) read English prose at about 4
+# characters a token and Chinese at about 1.3 (typical figures, not measured on GLM's own
+# tokenizer); a plan made before the model loads prices text with these, rounded up.
+CHARS_PER_TOKEN = 4.0
+CJK_CHARS_PER_TOKEN = 1.3
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,14 @@ def estimate_cpu(image_tokens: list[int], text_tokens: int, cores: int) -> CpuEs
     encode = sum(t * (_ENCODE_LINEAR + _ENCODE_QUADRATIC * t) for t in image_tokens)
     prefill = (sum(image_tokens) + text_tokens) / PREFILL_TOKENS_PER_S
     return CpuEstimate(encode * scale, prefill * scale, GENERATE_TOKENS_PER_S / scale, cores)
+
+
+def estimate_text_tokens(text: str) -> int:
+    """Roughly the tokens `text` takes, without the model's tokenizer (for plans made
+    before the model loads, such as `--dry-run`)."""
+    cjk = len(_CJK.findall(text))
+    other = len(text) - cjk
+    return round(other / CHARS_PER_TOKEN + cjk / CJK_CHARS_PER_TOKEN + 0.5)
 
 
 def format_duration(seconds: float) -> str:

@@ -24,6 +24,7 @@ class DocumentInfo:
     prepare_s: float
     load_s: float
     settings: dict[str, Any] | None = None  # how the final answer is generated
+    reading: dict[str, Any] | None = None  # which pages were read and skipped, and why
 
     @property
     def numbers(self) -> list[int]:
@@ -92,6 +93,8 @@ def document_object(result: DocumentTranscript, model: str, info: DocumentInfo,
             "finish_reason": final["finish_reason"] if final else None,
             "pages": [page_object(p) for p in info.pages],
         })
+    if info.reading is not None:
+        obj["reading"] = info.reading
     obj.update({
         "pages_as_text": [p.number for p in info.pages if p.mode == "text"],
         "pages_as_images": [p.number for p in info.pages if p.mode == "image"],
