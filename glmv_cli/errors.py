@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     SELF_TEST = 7  # `glmv doctor`: the self-test failed
     ANSWER = 8  # the model's answer could not be used: cut off, or no action/code in it
     WRITE = 9  # an output file could not be written
+    REMOTE = 10  # the remote engine is unreachable or refused the request
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
@@ -25,7 +26,8 @@ EXIT_CODE_HELP = (
     "Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 input error (unreadable "
     "file), 4 model error (missing or mismatched model files), 5 context overflow, "
     "6 download failed, 7 self-test failed, 8 the answer could not be used (cut off, or "
-    "no action or code in it), 9 an output file could not be written, 130 interrupted."
+    "no action or code in it), 9 an output file could not be written, 10 the remote engine "
+    "is unreachable or refused the request, 130 interrupted."
 )
 
 
@@ -86,6 +88,18 @@ class WriteError(GlmvError):
     """An output file (--draw, `code -o`, a transcript) could not be written."""
 
     exit_code = ExitCode.WRITE
+
+
+class RemoteError(GlmvError):
+    """A remote engine failed one request: retries used up on 429/5xx or timeouts, a
+    stream that broke off, an answer the server would not give."""
+
+    exit_code = ExitCode.REMOTE
+
+
+class RemoteUnavailable(RemoteError):
+    """The remote engine cannot be used at all: nothing listens at the address, or the
+    server refuses the key or the model. A batch stops rather than fail every input."""
 
 
 class Interrupted(BaseException):

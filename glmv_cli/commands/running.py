@@ -34,7 +34,9 @@ def resolve(choice: ModelChoice, streams: Streams) -> ModelRef:
     a person is at the terminal."""
     fetch = _offer_download(streams) if streams.stdin_isatty and streams.stderr_isatty \
         else None
-    return resolve_model(choice.model, choice.model_file, choice.mmproj, fetch)
+    return resolve_model(choice.model, choice.model_file, choice.mmproj, fetch,
+                         endpoint=choice.endpoint, model_name=choice.model_name,
+                         api_key=choice.api_key)
 
 
 def _offer_download(streams: Streams) -> Callable[[ModelEntry], list[PulledFile] | None]:
