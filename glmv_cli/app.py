@@ -18,6 +18,8 @@ from glmv_cli.commands.act import HELP as ACT_HELP
 from glmv_cli.commands.act import act
 from glmv_cli.commands.ask import HELP as ASK_HELP
 from glmv_cli.commands.ask import ask
+from glmv_cli.commands.batch import HELP as BATCH_HELP
+from glmv_cli.commands.batch import batch
 from glmv_cli.commands.code import HELP as CODE_HELP
 from glmv_cli.commands.code import code
 from glmv_cli.commands.doctor import HELP as DOCTOR_HELP
@@ -54,6 +56,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("ask", help=ASK_HELP, no_args_is_help=True)(ask)
+app.command("batch", help=BATCH_HELP, no_args_is_help=True)(batch)
 app.command("ground", help=GROUND_HELP, no_args_is_help=True)(ground)
 app.command("act", help=ACT_HELP, no_args_is_help=True)(act)
 app.command("code", help=CODE_HELP, no_args_is_help=True)(code)

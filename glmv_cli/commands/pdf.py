@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -87,38 +86,25 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
                doc_opts: DocumentOptions = DocumentOptions()) -> None:
     """Answer `question` about the PDF at `file` (None: summarise it), or transcribe it."""
     # Imported here so that `glmv --help` loads neither llama.cpp nor MuPDF.
-    from glmv_cli.inputs.pdf import open_pdf, parse_pages
     from glmv_cli.render.document_json import DocumentInfo
     from glmv_cli.render.json import settings_object
-    from glmv_cli.tasks.documents import (
-        DocumentTranscript,
-        Limits,
-        answer_document,
-        count_tokens,
-        prepare_pages,
-        transcribe_document,
-    )
+    from glmv_cli.tasks.document_file import document_template, read_pdf, run_document
+    from glmv_cli.tasks.documents import DocumentTranscript
 
     streams = Streams.from_process()
-    gen = opts.generation
     status: StatusLine | None = None
     try:
-        t0 = time.perf_counter()
-        with open_pdf(file, doc_opts.source.password) as doc:
-            indexes = parse_pages(doc_opts.source.pages, doc.page_count, name=doc.name)
-            if doc.repaired:
-                streams.stderr.write(f"glmv: warning: {doc.name} is damaged; it was repaired "
-                                     "as far as possible, so pages may be blank or missing\n")
-                streams.stderr.flush()
-            if streams.stderr_isatty:
-                status = StatusLine(streams.console(stderr=True))
-            prepared = prepare_pages(
-                doc, indexes, doc_opts.vision,  # type: ignore[arg-type]
-                opts.engine.max_image_tokens, doc_opts.dpi,
-                on_page=(lambda i, n: status.update(f"Reading page {i + 1}/{n}"))
-                if status else None)
-            n_pages, name = doc.page_count, doc.name
-        prepare_s = time.perf_counter() - t0
+        if streams.stderr_isatty:
+            status = StatusLine(streams.console(stderr=True))
+        pdf = read_pdf(file, doc_opts.source.pages, doc_opts.source.password,
+                       doc_opts.vision, opts.engine.max_image_tokens,  # type: ignore[arg-type]
+                       doc_opts.dpi,
+                       on_page=(lambda i, n: status.update(f"Reading page {i + 1}/{n}"))
+                       if status else None)
+        if pdf.repaired:
+            streams.stderr.write(f"glmv: warning: {pdf.name} is damaged; it was repaired "
+                                 "as far as possible, so pages may be blank or missing\n")
+            streams.stderr.flush()
         model = resolve(opts.model, streams)
         if status:
             status.update("Loading model")
@@ -128,19 +114,13 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
         if status:
             status.stop()
     with engine:
-        counted = count_tokens(engine, prepared)
-        # Transcription copies text; thinking only costs time unless asked for.
-        think = not gen.no_think and not (doc_opts.transcribe and gen.think_budget is None)
-        template = replace(gen.request("", recommended=model.sampling), think=think)
-        info = DocumentInfo(name, n_pages, tuple(counted), prepare_s, engine.load_s,
-                            settings_object(template))
+        template = document_template(opts.generation.request("", recommended=model.sampling),
+                                     doc_opts.transcribe)
         result = DocumentTranscript()
-        if doc_opts.transcribe:
-            events = transcribe_document(engine, counted, template, result)
-        else:
-            events = answer_document(engine, counted, question, template,
-                                     Limits(engine.context_limit, gen.max_tokens), n_pages,
-                                     result)
+        counted, events = run_document(engine, pdf, question, template, result,
+                                       doc_opts.transcribe)
+        info = DocumentInfo(pdf.name, pdf.n_pages, tuple(counted), pdf.prepare_s,
+                            engine.load_s, settings_object(template))
         renderer = document_renderer(streams, opts.output.display,
                                      transcribe=doc_opts.transcribe, model=engine.name,
                                      info=info)
