@@ -49,7 +49,8 @@ from glmv_cli.inputs.media import Media, PreparedImage
 from glmv_cli.models.ref import RemoteModel
 
 CONNECT_TIMEOUT_S = 10.0
-RETRIES = 4  # after the first try, on 429, 5xx, timeouts and refused connections
+RETRIES = 4  # after the first try, on 429, 5xx and timeouts
+CONNECT_RETRIES = 2  # after the first try, on a refused connection (a replica restarting)
 BACKOFF_S = 0.5  # the first wait; doubled after each try
 MAX_BACKOFF_S = 30.0  # the longest wait, also for a server's Retry-After
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -276,7 +277,7 @@ class RemoteEngine:
                 req = self._client.build_request(method, path, json=body)
                 response = self._client.send(req, stream=True)
             except httpx2.ConnectError as e:
-                if last:
+                if attempt >= min(self.retries, CONNECT_RETRIES):
                     raise RemoteUnavailable(f"cannot reach {self.host}: {_reason(e)}",
                                             hint="is the server running?") from None
             except httpx2.TimeoutException:
