@@ -42,7 +42,10 @@ class LlamaServer:
             [sys.executable, "-m", "llama_cpp.server", "--model", str(TINY_MODEL),
              "--clip_model_path", str(TINY_MMPROJ), "--chat_format", "mtmd",
              "--model_alias", "tiny", "--host", "127.0.0.1", "--port", str(self.port),
-             "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"],
+             "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False",
+             # Its default cuts a streaming answer short when the next request arrives;
+             # concurrent requests must queue instead, as on vLLM or SGLang.
+             "--interrupt_requests", "False"],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

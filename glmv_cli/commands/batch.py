@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from glmv_cli.commands.options import OUTPUT, TASK, AnswerOptions, SchemaOption, shared_options
 from glmv_cli.commands.running import engine_for, resolve
+from glmv_cli.engine.base import Engine
 from glmv_cli.errors import Interrupted
 from glmv_cli.inputs.video import DEFAULT_MAX_FRAME_TOKENS
 from glmv_cli.models.ref import RemoteModel
@@ -81,48 +83,53 @@ def batch(
         streams.stderr.write(f"glmv: warning: --parallel {parallel}: a local engine answers "
                              "one input at a time\n")
         parallel = 1
-    max_image_tokens = opts.engine.max_image_tokens
-    job = BatchJob(
-        question=question, model=(model.model or model.name) if remote else model.name,
-        template=opts.generation.request(question, (), model.sampling, schema=schema),
-        max_image_tokens=max_image_tokens, settings={"pdf_vision": "auto"},
-        thinking=thinking)
-    journal = Journal(jsonl, streams.stdout, job.key)
-    journal.open()  # before the model loads: an unwritable file fails at once
-    summary = Summary()
-    bar: BatchBar | None = None
-    try:
-        todo, unreadable = plan(paths, journal, job, summary)
-        record_unreadable(unreadable, journal, summary)
-        if todo:
-            # Video frames are sized by their own plan (up to DEFAULT_MAX_FRAME_TOKENS).
-            engine = engine_for(opts, model, max(max_image_tokens, DEFAULT_MAX_FRAME_TOKENS))
-            with engine:
-                status = StatusLine(streams.console(stderr=True)) \
-                    if streams.stderr_isatty else None
-                try:
-                    if status:
-                        status.update(f"Loading {model.name}")
-                    engine.load()
-                finally:
-                    if status:
-                        status.stop()
+    size = max(opts.engine.max_image_tokens, DEFAULT_MAX_FRAME_TOKENS)  # (video frames)
+    with ExitStack() as stack:
+        # A remote engine connects now and names its model; a local one loads only when
+        # there is work left.
+        engine = stack.enter_context(engine_for(opts, model, size)) if remote else None
+        job = BatchJob(
+            question=question, model=engine.name if engine else model.name,
+            template=opts.generation.request(question, (), model.sampling, schema=schema),
+            max_image_tokens=opts.engine.max_image_tokens, settings={"pdf_vision": "auto"},
+            thinking=thinking)
+        journal = Journal(jsonl, streams.stdout, job.key)
+        journal.open()  # before the model loads: an unwritable file fails at once
+        stack.callback(journal.close)
+        summary = Summary()
+        bar: BatchBar | None = None
+        try:
+            todo, unreadable = plan(paths, journal, job, summary)
+            record_unreadable(unreadable, journal, summary)
+            if todo:
+                if engine is None:
+                    engine = stack.enter_context(engine_for(opts, model, size))
+                    _load(streams, engine, model.name)
                 if streams.stderr_isatty:
                     bar = BatchBar(streams.console(stderr=True), len(todo))
                 run_batch(engine, todo, job, journal, summary, parallel,
                           on_line=bar.line if bar else None)
-    except Interrupted:
+        except Interrupted:
+            _finish(streams, bar, summary, jsonl)
+            raise
+        except BaseException:
+            if bar:
+                bar.stop()
+            raise
         _finish(streams, bar, summary, jsonl)
-        raise
-    except BaseException:
-        if bar:
-            bar.stop()
-        raise
-    finally:
-        journal.close()
-    _finish(streams, bar, summary, jsonl)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
+
+
+def _load(streams: Streams, engine: Engine, name: str) -> None:
+    status = StatusLine(streams.console(stderr=True)) if streams.stderr_isatty else None
+    try:
+        if status:
+            status.update(f"Loading {name}")
+        engine.load()
+    finally:
+        if status:
+            status.stop()
 
 
 def _finish(streams: Streams, bar: BatchBar | None, summary: object,
