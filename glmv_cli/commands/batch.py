@@ -11,7 +11,6 @@ import typer
 from glmv_cli.commands.options import OUTPUT, TASK, AnswerOptions, SchemaOption, shared_options
 from glmv_cli.commands.running import engine_for, resolve
 from glmv_cli.engine.base import Engine
-from glmv_cli.errors import Interrupted
 from glmv_cli.inputs.video import DEFAULT_MAX_FRAME_TOKENS
 from glmv_cli.models.ref import RemoteModel
 from glmv_cli.render.batch import BatchBar, print_summary
@@ -109,12 +108,8 @@ def batch(
                     bar = BatchBar(streams.console(stderr=True), len(todo))
                 run_batch(engine, todo, job, journal, summary, parallel,
                           on_line=bar.line if bar else None)
-        except Interrupted:
+        except BaseException:  # Ctrl-C, or a failure no input escapes: say what was done
             _finish(streams, bar, summary, jsonl)
-            raise
-        except BaseException:
-            if bar:
-                bar.stop()
             raise
         _finish(streams, bar, summary, jsonl)
     if summary.exit_code:

@@ -50,7 +50,8 @@ def resolve_model(name: str | None, model_file: Path | None = None,
             raise UsageError("--endpoint runs a remote model: leave out --model-file and "
                              "--mmproj")
         return remote_model(endpoint, model_name, api_key)
-    if name and not (model_file or mmproj):
+    if name and not (model_file or mmproj) and load_registry().find(name) is None:
+        # (A registry name wins, so that e.g. the self-test's 'tiny' needs no config.)
         named = load_endpoints().get(name)
         if named:
             ref = remote_model(named.url, model_name or named.model, named.api_key or api_key,

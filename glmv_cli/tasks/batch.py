@@ -378,12 +378,13 @@ def _image(engine: Engine, path: str, job: BatchJob) -> dict[str, Any]:
 
 def _video(engine: Engine, path: str, job: BatchJob) -> dict[str, Any]:
     with VideoFile(path) as vf:
-        clip, _warning = read_video(vf, job.video.plan(vf.info))
+        clip, warning = read_video(vf, job.video.plan(vf.info))
     request = _request(job, (clip,))
     transcript = _collect(engine.generate(request))
-    return _result(transcript, request, job, []) | {
+    line = _result(transcript, request, job, []) | {
         "frames": [{"time": round(f.time, 3), "timestamp": f.timestamp}
                    for f in clip.frames]}
+    return line | {"warning": warning} if warning else line
 
 
 def _pdf(engine: Engine, path: str, job: BatchJob) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.servers import LlamaServer  # noqa: E402
+from tests.servers import LlamaServer
 
 GLMV = [sys.executable, "-m", "glmv_cli"]
 
