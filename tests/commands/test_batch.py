@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -179,19 +180,32 @@ def test_ctrl_c_keeps_whole_lines_says_what_was_done_and_exits_130(
     assert 1 <= len(lines(out)) < 10
 
 
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody can write in: mode 555, or, for root (whom modes do not stop),
+    the immutable attribute."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    subprocess.run(["chattr", "+i", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
 def test_an_output_folder_that_cannot_be_written_fails_before_any_work(
-        glmv, tmp_path: Path, image: Path) -> None:
-    if os.geteuid() == 0:
-        target = Path("/proc/glmv-batch-test/out.jsonl")  # root writes anywhere else
-    else:
-        locked = tmp_path / "locked"
-        locked.mkdir()
-        locked.chmod(0o555)
-        target = locked / "out.jsonl"
+        glmv, read_only_folder: Path, image: Path) -> None:
+    target = read_only_folder / "out.jsonl"
     result = glmv("batch", "Q?", str(image), "--jsonl", str(target))
     assert result.returncode == 9
-    assert result.stderr.startswith("glmv: --jsonl") and "cannot" in result.stderr
-    assert "Loading" not in result.stderr and "answered" not in result.stderr
+    assert result.stderr.startswith("glmv: --jsonl") and "cannot write" in result.stderr
+    assert "answered" not in result.stderr  # refused before the model was loaded
+    assert not target.exists()
 
 
 def test_no_inputs_and_unmatched_globs_are_usage_errors(glmv, tmp_path: Path) -> None:

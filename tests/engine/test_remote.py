@@ -243,3 +243,31 @@ def test_cli_bad_endpoint_table_is_a_config_error(glmv, image: Path, tmp_path: P
     result = glmv("ask", str(image), "Q?", "--model", "gpu", env={"GLMV_HOME": str(home)})
     assert result.returncode == 2
     assert "endpoint 'gpu'" in result.stderr and "'url' is required" in result.stderr
+
+
+def test_cli_ctrl_c_mid_stream_keeps_what_came_and_exits_130(stub, image: Path,
+                                                             tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    text = "<answer>" + "word " * 200 + "</answer>"
+    server = serve(stub, lambda n, req: (200, SSE_HEADERS, sse(content_chunks(text)), 0.05))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "glmv_cli", "ask", str(image), "Q?", "--endpoint", server.url],
+        cwd=tmp_path, env=os.environ.copy(), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not server.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # some of the answer has streamed by
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err.decode()
+    assert time.monotonic() - t0 < 3.0
+    assert err.decode().rstrip().endswith("glmv: interrupted")
+    shown = out.decode()
+    assert shown.startswith("word word") and len(shown) < len(text) - 200  # a part of it
