@@ -213,11 +213,16 @@ class Journal:
         except OSError as e:
             raise WriteError(f"--jsonl {self.path}: cannot read ({e.strerror or e})") from None
         text = raw.decode("utf-8", "replace")
-        for line in text.splitlines(keepends=True):
+        all_lines = text.splitlines(keepends=True)
+        for number, line in enumerate(all_lines, 1):
             record = _record(line)
-            if record is None:  # cut off by a crash, or not ours to understand
-                changed = True
-                continue
+            if record is None:
+                if number == len(all_lines) and not line.endswith("\n"):
+                    changed = True  # the last line, cut off by a crash: dropped
+                    continue
+                raise UsageError(f"--jsonl {self.path}:{number}: not a JSON object line; "
+                                 "glmv appends only to JSON Lines files (it leaves this "
+                                 "one as it is)")
             if record.get("key") == self.key:
                 if record.get("error"):
                     changed = True  # tried again below
@@ -257,6 +262,8 @@ class Journal:
 def _record(line: str) -> dict[str, Any] | None:
     if not line.endswith("\n"):
         return None
+    if not line.strip():
+        return {}  # a blank line: kept, ignored
     try:
         value = json.loads(line)
     except ValueError:

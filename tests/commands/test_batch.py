@@ -226,3 +226,13 @@ def test_batch_with_schema_gives_structured_lines(glmv, tmp_path: Path) -> None:
         assert isinstance(record["structured"]["red_square"], bool)
         assert json.loads(record["answer"]) == record["structured"]
         assert "thinking" in record
+
+
+def test_a_jsonl_file_that_is_not_json_lines_is_left_alone(glmv, tmp_path: Path,
+                                                          image: Path) -> None:
+    out = tmp_path / "notes.txt"
+    out.write_text("my notes\nabout things\n")
+    result = glmv("batch", "Q?", str(image), "--jsonl", str(out))
+    assert result.returncode == 2
+    assert f"--jsonl {out}:1: not a JSON object line" in result.stderr
+    assert out.read_text() == "my notes\nabout things\n"
