@@ -104,7 +104,8 @@ def batch(
                 if engine is None:
                     engine = stack.enter_context(engine_for(opts, model, size))
                     _load(streams, engine, model.name)
-                if streams.stderr_isatty:
+                # (Not when the lines themselves go to the same terminal.)
+                if streams.stderr_isatty and (jsonl or not streams.stdout_isatty):
                     bar = BatchBar(streams.console(stderr=True), len(todo))
                 run_batch(engine, todo, job, journal, summary, parallel,
                           on_line=bar.line if bar else None)
