@@ -378,3 +378,11 @@ def test_schema_answer_that_does_not_validate_exits_8(glmv, image) -> None:
                   "--max-tokens", "4")
     assert result.returncode == 8
     assert "glmv: the answer is not JSON" in result.stderr and result.stdout == ""
+
+
+def test_schema_with_a_pdf_points_to_batch(glmv, tmp_path) -> None:
+    from tests.pdf_files import make_text_pdf
+
+    pdf = make_text_pdf(tmp_path / "r.pdf", pages=1)
+    result = glmv("ask", str(pdf), "Total?", "--schema", '{"total": "number"}')
+    assert result.returncode == 2 and "glmv batch" in result.stderr

@@ -218,11 +218,14 @@ def test_batch_with_schema_gives_structured_lines(glmv, tmp_path: Path) -> None:
     folder.mkdir()
     make_image(folder / "a.png")
     make_image(folder / "b.png", colour=(0, 0, 0))
+    make_text_pdf(folder / "c.pdf", pages=1)
     result = glmv("batch", "Is there a red square?", str(folder), "--schema",
                   '{"red_square": "boolean"}', "--max-tokens", "200", "--think-budget", "8",
                   "--thinking")
     assert result.returncode == 0, result.stderr
-    for record in map(json.loads, result.stdout.splitlines()):
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(r["kind"] for r in records) == ["image", "image", "pdf"]
+    for record in records:
         assert isinstance(record["structured"]["red_square"], bool)
         assert json.loads(record["answer"]) == record["structured"]
         assert "thinking" in record
@@ -236,3 +239,11 @@ def test_a_jsonl_file_that_is_not_json_lines_is_left_alone(glmv, tmp_path: Path,
     assert result.returncode == 2
     assert f"--jsonl {out}:1: not a JSON object line" in result.stderr
     assert out.read_text() == "my notes\nabout things\n"
+
+
+def test_parallel_on_a_local_engine_says_it_runs_one_at_a_time(glmv, image: Path) -> None:
+    result = glmv("batch", "Q?", str(image), "--parallel", "4", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "glmv: warning: --parallel 4: a local engine answers one input at a time" \
+        in result.stderr
+    assert len(result.stdout.splitlines()) == 1
