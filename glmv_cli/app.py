@@ -39,6 +39,7 @@ from glmv_cli.commands.video import video
 from glmv_cli.config import load_config
 from glmv_cli.errors import (
     EXIT_CODE_HELP,
+    NATIVE_CALLBACKS,
     NATIVE_THREAD,
     ExitCode,
     GlmvError,
@@ -92,7 +93,20 @@ def root(
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    if _in_native_callback(frame):
+        # Raised here, Interrupted would be dropped by ctypes and the Ctrl-C lost: send
+        # the signal again, to land once the callback has returned.
+        threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
     raise Interrupted()
+
+
+def _in_native_callback(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code in NATIVE_CALLBACKS:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def main() -> None:

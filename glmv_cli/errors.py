@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from types import CodeType
 
 
 class ExitCode(IntEnum):
@@ -34,6 +35,11 @@ EXIT_CODE_HELP = (
 # Worker threads that run native code (llama.cpp, mtmd) are named with this prefix; after
 # Ctrl-C, one still alive means the process must exit without running native destructors.
 NATIVE_THREAD = "glmv-native"
+
+# Code of the Python functions that native code calls back through ctypes (llama.cpp's log
+# callback). An exception raised in one is printed and dropped by ctypes, so a Ctrl-C that
+# arrives while one runs must be delivered again once it has returned.
+NATIVE_CALLBACKS: set[CodeType] = set()
 
 
 class GlmvError(Exception):
