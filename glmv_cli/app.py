@@ -18,6 +18,8 @@ from glmv_cli.commands.act import HELP as ACT_HELP
 from glmv_cli.commands.act import act
 from glmv_cli.commands.ask import HELP as ASK_HELP
 from glmv_cli.commands.ask import ask
+from glmv_cli.commands.batch import HELP as BATCH_HELP
+from glmv_cli.commands.batch import batch
 from glmv_cli.commands.code import HELP as CODE_HELP
 from glmv_cli.commands.code import code
 from glmv_cli.commands.doctor import HELP as DOCTOR_HELP
@@ -37,6 +39,7 @@ from glmv_cli.commands.video import video
 from glmv_cli.config import load_config
 from glmv_cli.errors import (
     EXIT_CODE_HELP,
+    NATIVE_CALLBACKS,
     NATIVE_THREAD,
     ExitCode,
     GlmvError,
@@ -54,6 +57,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("ask", help=ASK_HELP, no_args_is_help=True)(ask)
+app.command("batch", help=BATCH_HELP, no_args_is_help=True)(batch)
 app.command("ground", help=GROUND_HELP, no_args_is_help=True)(ground)
 app.command("act", help=ACT_HELP, no_args_is_help=True)(act)
 app.command("code", help=CODE_HELP, no_args_is_help=True)(code)
@@ -89,7 +93,20 @@ def root(
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    if _in_native_callback(frame):
+        # Raised here, Interrupted would be dropped by ctypes and the Ctrl-C lost: send
+        # the signal again, to land once the callback has returned.
+        threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
     raise Interrupted()
+
+
+def _in_native_callback(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code in NATIVE_CALLBACKS:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def main() -> None:

@@ -9,11 +9,21 @@
 
 Values become the commands' defaults; flags and GLMV_MODEL still win over them. Sampling
 settings here also win over the model's recommended ones from the registry.
+
+Remote engines get names in tables of their own, used as `--model gpu`:
+
+    [endpoints.gpu]
+    url = "http://gpu-box:8000/v1"
+    model = "zai-org/GLM-4.1V-9B-Thinking"   # optional: else the first the server lists
+    api_key = "..."                          # optional: else GLMV_API_KEY
+    timeout = 600                            # optional: seconds to wait for each piece
+    context = 65536                          # optional: the server's context window
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +43,44 @@ KEYS: dict[str, tuple[type, float | None]] = {
     "repeat_penalty": (float, 0.0),
 }
 _KIND_NAMES = {str: "a string", int: "an integer", float: "a number"}
+ENDPOINTS = "endpoints"
+# [endpoints.NAME] keys -> (type, lowest allowed value); `url` is required.
+ENDPOINT_KEYS: dict[str, tuple[type, float | None]] = {
+    "url": (str, None),
+    "model": (str, None),
+    "api_key": (str, None),
+    "timeout": (float, 0.1),
+    "context": (int, 64),
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A named remote engine from config.toml."""
+
+    name: str
+    url: str
+    model: str | None = None
+    api_key: str | None = None
+    timeout: float | None = None
+    context: int | None = None
 
 
 def load_config(path: Path | None = None) -> dict[str, Any]:
-    """The settings in config.toml, checked; {} when there is no file."""
-    path = path or paths.config_file()
+    """The command defaults in config.toml, checked; {} when there is no file."""
+    data, _ = _load(path or paths.config_file())
+    return data
+
+
+def load_endpoints(path: Path | None = None) -> dict[str, Endpoint]:
+    """The named remote engines in config.toml ([endpoints.NAME] tables), checked."""
+    _, endpoints = _load(path or paths.config_file())
+    return endpoints
+
+
+def _load(path: Path) -> tuple[dict[str, Any], dict[str, Endpoint]]:
     if not path.is_file():
-        return {}
+        return {}, {}
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
@@ -47,19 +88,45 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    tables = data.pop(ENDPOINTS, {})
     for key, value in data.items():
         line = _line_of(text, key)
         if key not in KEYS:
             raise ConfigError(f"{path}:{line}: unknown setting '{key}' "
-                              f"(known: {', '.join(KEYS)})")
-        kind, low = KEYS[key]
-        accepted = (int, float) if kind is float else kind
-        if not isinstance(value, accepted) or isinstance(value, bool):
-            raise ConfigError(f"{path}:{line}: '{key}' must be {_KIND_NAMES[kind]}, "
-                              f"not {value!r}")
-        if low is not None and value < low:
-            raise ConfigError(f"{path}:{line}: '{key}' must be at least {low}")
-    return data
+                              f"(known: {', '.join([*KEYS, ENDPOINTS])})")
+        _check(path, line, key, value, *KEYS[key])
+    return data, _endpoints(path, text, tables)
+
+
+def _endpoints(path: Path, text: str, tables: Any) -> dict[str, Endpoint]:
+    line = _line_of(text, f"[{ENDPOINTS}")
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise ConfigError(f"{path}:{line}: endpoints are tables: [endpoints.NAME] with "
+                          "url = ...")
+    endpoints = {}
+    for name, table in tables.items():
+        where = f"{path}:{_line_of(text, f'[{ENDPOINTS}.{name}]')}: endpoint '{name}'"
+        for key, value in table.items():
+            if key not in ENDPOINT_KEYS:
+                raise ConfigError(f"{where}: unknown key '{key}' "
+                                  f"(known: {', '.join(ENDPOINT_KEYS)})")
+            _check(Path(where), None, key, value, *ENDPOINT_KEYS[key])
+        if "url" not in table:
+            raise ConfigError(f"{where}: 'url' is required (e.g. http://host:8000/v1)")
+        endpoints[name] = Endpoint(name, table["url"], table.get("model"),
+                                   table.get("api_key"), table.get("timeout"),
+                                   table.get("context"))
+    return endpoints
+
+
+def _check(path: Path, line: int | None, key: str, value: Any, kind: type,
+           low: float | None) -> None:
+    where = f"{path}:{line}" if line is not None else str(path)
+    accepted = (int, float) if kind is float else kind
+    if not isinstance(value, accepted) or isinstance(value, bool):
+        raise ConfigError(f"{where}: '{key}' must be {_KIND_NAMES[kind]}, not {value!r}")
+    if low is not None and value < low:
+        raise ConfigError(f"{where}: '{key}' must be at least {low}")
 
 
 def _line_of(text: str, key: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from types import CodeType
 
 
 class ExitCode(IntEnum):
@@ -18,6 +19,7 @@ class ExitCode(IntEnum):
     SELF_TEST = 7  # `glmv doctor`: the self-test failed
     ANSWER = 8  # the model's answer could not be used: cut off, or no action/code in it
     WRITE = 9  # an output file could not be written
+    REMOTE = 10  # the remote engine is unreachable or refused the request
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
@@ -25,13 +27,19 @@ EXIT_CODE_HELP = (
     "Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 input error (unreadable "
     "file), 4 model error (missing or mismatched model files), 5 context overflow, "
     "6 download failed, 7 self-test failed, 8 the answer could not be used (cut off, or "
-    "no action or code in it), 9 an output file could not be written, 130 interrupted."
+    "no action or code in it), 9 an output file could not be written, 10 the remote engine "
+    "is unreachable or refused the request, 130 interrupted."
 )
 
 
 # Worker threads that run native code (llama.cpp, mtmd) are named with this prefix; after
 # Ctrl-C, one still alive means the process must exit without running native destructors.
 NATIVE_THREAD = "glmv-native"
+
+# Code of the Python functions that native code calls back through ctypes (llama.cpp's log
+# callback). An exception raised in one is printed and dropped by ctypes, so a Ctrl-C that
+# arrives while one runs must be delivered again once it has returned.
+NATIVE_CALLBACKS: set[CodeType] = set()
 
 
 class GlmvError(Exception):
@@ -86,6 +94,18 @@ class WriteError(GlmvError):
     """An output file (--draw, `code -o`, a transcript) could not be written."""
 
     exit_code = ExitCode.WRITE
+
+
+class RemoteError(GlmvError):
+    """A remote engine failed one request: retries used up on 429/5xx or timeouts, a
+    stream that broke off, an answer the server would not give."""
+
+    exit_code = ExitCode.REMOTE
+
+
+class RemoteUnavailable(RemoteError):
+    """The remote engine cannot be used at all: nothing listens at the address, or the
+    server refuses the key or the model. A batch stops rather than fail every input."""
 
 
 class Interrupted(BaseException):

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from glmv_cli.commands.options import AnswerOptions, shared_options
-from glmv_cli.commands.running import engine_for, resolve, run_request
-from glmv_cli.errors import UsageError
-from glmv_cli.inputs.image import prepare_image
+from glmv_cli.commands.options import AnswerOptions, SchemaOption, shared_options
+from glmv_cli.commands.running import (
+    answer,
+    engine_for,
+    json_result,
+    print_json,
+    resolve,
+    run_request,
+    unusable,
+)
+from glmv_cli.errors import AnswerError, UsageError
+from glmv_cli.inputs.image import PreparedImage, prepare_image
 from glmv_cli.inputs.sniff import sniff_file
 from glmv_cli.inputs.source import read_source
+from glmv_cli.models.ref import ModelRef
 from glmv_cli.render.choose import answer_renderer
 from glmv_cli.streams import Streams
 
@@ -27,6 +37,8 @@ Give the images first and the question last; `-` reads an image from stdin.
   glmv ask before.png after.png "What changed between these two?"
   cat scan.jpg | glmv ask - "Read the serial number"
   glmv ask chart.png "Highest bar?" --json | jq .answer
+  glmv ask invoice.png "Total and date" --schema '{"total": "number", "date": "string"}'
+  glmv ask photo.png "What is it?" --endpoint http://gpu-box:8000/v1
   glmv ask report.pdf "Which quarter had the highest margin?"   # as `glmv pdf`
   glmv ask clip.mp4 "When does the car turn left?"              # as `glmv video`
 
@@ -44,10 +56,16 @@ def ask(
         metavar="IMAGE... QUESTION", show_default=False,
         help="Image files (PNG, JPEG, WebP, GIF, BMP, TIFF, ...) or - for stdin, or one PDF "
              "or video; then the question. With no question, glmv describes the image.")],
+    structured: SchemaOption,
     opts: AnswerOptions,
 ) -> None:
     streams = Streams.from_process()
     paths, question = split_question(inputs)
+    schema = None
+    if structured.schema is not None:
+        from glmv_cli.tasks.schema import load_schema
+
+        schema = load_schema(structured.schema)
     if paths.count("-") > 1:
         raise UsageError("stdin (-) can be given only once")
     kinds = [sniff_file(p) if p != "-" else "image" for p in paths]
@@ -55,6 +73,9 @@ def ask(
         if len(paths) > 1:
             raise UsageError("a PDF or a video goes to `glmv ask` on its own "
                              "(see `glmv pdf` and `glmv video`)")
+        if schema is not None:
+            raise UsageError("--schema with a PDF or a video: use `glmv batch`, which takes "
+                             "--schema for every kind of input")
         # No question given: a PDF gets summarised, a video described, not "the image".
         asked = None if question == DEFAULT_QUESTION and inputs[-1] == paths[0] else question
         if kinds[0] == "pdf":
@@ -68,10 +89,35 @@ def ask(
     max_image_tokens = opts.engine.max_image_tokens
     images = tuple(prepare_image(read_source(p, streams.stdin), max_image_tokens)
                    for p in paths)
+    if schema is not None:
+        return _ask_structured(streams, opts, model, question, images, schema)
     request = opts.generation.request(question, images, model.sampling)
     with engine_for(opts, model) as engine:
         run_request(engine, request,
                     answer_renderer(streams, opts.output.display, engine.name, request))
+
+
+def _ask_structured(streams: Streams, opts: AnswerOptions, model: ModelRef, question: str,
+                    images: tuple[PreparedImage, ...], schema: dict[str, Any]) -> None:
+    """The answer as a JSON value that follows `schema`: validated, then printed as one
+    JSON line when piped, or under `structured` in --json."""
+    from glmv_cli.tasks.schema import SCHEMA_ANSWER_RESERVE, structured_answer
+
+    request = opts.generation.request(question, images, model.sampling, schema=schema,
+                                      answer_reserve=SCHEMA_ANSWER_RESERVE)
+    transcript = answer(streams, opts, model, request)
+    try:
+        value = structured_answer(transcript.answer, schema)
+    except AnswerError as e:
+        raise unusable(transcript, e.message,
+                       f"the answer may need {SCHEMA_ANSWER_RESERVE} tokens after the "
+                       "thinking") from None
+    if opts.output.json:
+        print_json(streams, json_result(transcript, model.name, request,
+                                        {"structured": value}))
+    elif not streams.stdout_isatty:
+        streams.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+        streams.stdout.flush()
 
 
 def split_question(args: list[str]) -> tuple[list[str], str]:

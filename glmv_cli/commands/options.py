@@ -58,6 +58,20 @@ class ModelChoice(OptionGroup):
     mmproj: Annotated[Path | None, typer.Option(
         "--mmproj", rich_help_panel=MODEL,
         help="The vision projector GGUF for --model-file.")] = None
+    endpoint: Annotated[str | None, typer.Option(
+        "--endpoint", rich_help_panel=MODEL, show_default=False,
+        help="Ask a remote OpenAI-compatible server instead (vLLM, SGLang, llama.cpp's "
+             "server), e.g. http://gpu-box:8000/v1. Same preprocessing and output; it "
+             "cannot stop the thinking mid-stream (--think-budget) nor sample under a "
+             "grammar (act, ground --strict); --schema becomes its structured-output "
+             "request.")] = None
+    api_key: Annotated[str | None, typer.Option(
+        "--api-key", envvar="GLMV_API_KEY", show_envvar=True, rich_help_panel=MODEL,
+        show_default=False, help="Bearer key for --endpoint.")] = None
+    model_name: Annotated[str | None, typer.Option(
+        "--model-name", rich_help_panel=MODEL, show_default=False,
+        help="The model's name on the --endpoint server \\[default: the first it lists].")
+    ] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,6 +207,19 @@ class PdfSource(OptionGroup):
         "--password", rich_help_panel=DOCUMENT, envvar="GLMV_PDF_PASSWORD",
         show_default=False,
         help="Password of an encrypted PDF.")] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemaOption(OptionGroup):
+    """A structured answer (ask, batch)."""
+
+    schema: Annotated[str | None, typer.Option(
+        "--schema", rich_help_panel=OUTPUT, show_default=False,
+        help="Make the answer a JSON value that follows this schema: a JSON Schema "
+             "(inline or @file.json) or a short form like '{\"total\": \"number\", "
+             "\"date\": \"string\"}'. The model thinks freely, then answers under a "
+             "grammar (a remote server: its structured output); the answer is validated "
+             "(exit 8 if it does not follow) and lands in --json as `structured`.")] = None
 
 
 # -- the decorator -----------------------------------------------------------------------

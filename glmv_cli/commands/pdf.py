@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -130,69 +129,49 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
     model.
     """
     # Imported here so that `glmv --help` loads neither llama.cpp nor MuPDF.
-    from glmv_cli.inputs.pdf import open_pdf, parse_pages
     from glmv_cli.render.document_json import DocumentInfo
     from glmv_cli.render.json import settings_object
-    from glmv_cli.tasks.documents import (
-        DocumentTranscript,
-        Limits,
-        answer_document,
-        count_tokens,
-        transcribe_document,
+    from glmv_cli.tasks.document_file import (
+        ReadOptions,
+        document_template,
+        finish_reading,
+        open_reading,
+        run_document,
     )
-    from glmv_cli.tasks.expansion import expand_query
-    from glmv_cli.tasks.reading import choose_strategy, plan_reading, prepare_plan
+    from glmv_cli.tasks.documents import DocumentTranscript
 
     streams = Streams.from_process()
-    gen = opts.generation
-    status: StatusLine | None = None
-    strategy, why = (("all", "--transcribe") if doc_opts.transcribe
-                     else choose_strategy(question, doc_opts.read))  # type: ignore[arg-type]
-    vision = doc_opts.vision
+    status = StatusLine(streams.console(stderr=True)) if streams.stderr_isatty else None
+    on_page = (lambda i, n: status.update(f"Reading page {i + 1}/{n}")) if status else None
+    options = ReadOptions(doc_opts.source.pages, doc_opts.source.password,
+                          doc_opts.vision, opts.engine.max_image_tokens,  # type: ignore[arg-type]
+                          doc_opts.dpi, doc_opts.read, doc_opts.budget,  # type: ignore[arg-type]
+                          opts.engine.gpu_layers, doc_opts.transcribe)
     engine = None
     try:
-        t0 = time.perf_counter()
-        with open_pdf(file, doc_opts.source.password) as doc:
-            indexes = parse_pages(doc_opts.source.pages, doc.page_count, name=doc.name)
-            if doc.repaired:
-                streams.stderr.write(f"glmv: warning: {doc.name} is damaged; it was repaired "
-                                     "as far as possible, so pages may be blank or missing\n")
+        with open_reading(file, question, options, priced=dry_run, on_page=on_page) as r:
+            if r.doc.repaired:
+                streams.stderr.write(f"glmv: warning: {r.doc.name} is damaged; it was "
+                                     "repaired as far as possible, so pages may be blank or "
+                                     "missing\n")
                 streams.stderr.flush()
-            if streams.stderr_isatty:
-                status = StatusLine(streams.console(stderr=True))
-            on_page = ((lambda i, n: status.update(f"Reading page {i + 1}/{n}"))
-                       if status else None)
-            reading = plan_reading(doc, indexes, question, strategy, why,
-                                   vision=vision,  # type: ignore[arg-type]
-                                   max_image_tokens=opts.engine.max_image_tokens,
-                                   dpi=doc_opts.dpi, budget=doc_opts.budget,
-                                   gpu_layers=opts.engine.gpu_layers, priced=dry_run,
-                                   on_page=on_page)
             if dry_run:
                 if status:
                     status.stop()
-                print_plan(streams, opts, doc.name, doc.page_count, question, reading.plan)
+                print_plan(streams, opts, r.doc.name, r.doc.page_count, question, r.plan)
                 return
             model = resolve(opts.model, streams)
             if status:
                 status.update("Loading model")
             engine = engine_for(opts, model)
             engine.load()
-            # Transcription copies text; thinking only costs time unless asked for.
-            think = not gen.no_think and not (doc_opts.transcribe and gen.think_budget is None)
-            template = replace(gen.request("", recommended=model.sampling), think=think)
+            template = document_template(
+                opts.generation.request("", recommended=model.sampling), doc_opts.transcribe)
             check_request(engine, template)
-            expand_s = 0.0
-            if reading.can_expand:
-                if status:
-                    status.update("Choosing pages for the question")
-                t1 = time.perf_counter()
-                reading.with_terms(expand_query(engine, question or "", template))
-                expand_s = time.perf_counter() - t1
-            prepared = prepare_plan(doc, reading.plan, vision,  # type: ignore[arg-type]
-                                    opts.engine.max_image_tokens, doc_opts.dpi, on_page)
-            n_pages, name = doc.page_count, doc.name
-        prepare_s = time.perf_counter() - t0 - engine.load_s
+            pdf = finish_reading(
+                r, engine, template, on_page,
+                on_expand=(lambda: status.update("Choosing pages for the question"))
+                if status else None)
     except BaseException:
         if engine is not None:
             engine.close()
@@ -201,19 +180,15 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
         if status:
             status.stop()
     if not opts.output.json:  # --json has it all in `reading`
-        show_plan(streams, reading.plan, n_pages)
+        show_plan(streams, pdf.plan, pdf.n_pages)
     with engine:
-        counted = count_tokens(engine, prepared)
-        info = DocumentInfo(name, n_pages, tuple(counted), prepare_s, engine.load_s,
-                            settings_object(template),
-                            reading={**reading.plan.as_object(), "expand_s": round(expand_s, 3)})
         result = DocumentTranscript()
-        if doc_opts.transcribe:
-            events = transcribe_document(engine, counted, template, result)
-        else:
-            events = answer_document(engine, counted, question, template,
-                                     Limits(engine.context_limit, gen.max_tokens), n_pages,
-                                     result)
+        counted, events = run_document(engine, pdf, question, template, result,
+                                       doc_opts.transcribe)
+        info = DocumentInfo(pdf.name, pdf.n_pages, tuple(counted), pdf.prepare_s,
+                            engine.load_s, settings_object(template),
+                            reading={**pdf.plan.as_object(),
+                                     "expand_s": round(pdf.expand_s, 3)})
         renderer = document_renderer(streams, opts.output.display,
                                      transcribe=doc_opts.transcribe, model=engine.name,
                                      info=info)

@@ -20,7 +20,7 @@ from glmv_cli.errors import (
     OutputClosed,
 )
 from glmv_cli.models.download import PulledFile
-from glmv_cli.models.ref import ModelRef
+from glmv_cli.models.ref import ModelRef, RemoteModel
 from glmv_cli.models.registry import ModelEntry
 from glmv_cli.models.resolve import resolve_model
 from glmv_cli.render import Renderer
@@ -34,7 +34,9 @@ def resolve(choice: ModelChoice, streams: Streams) -> ModelRef:
     a person is at the terminal."""
     fetch = _offer_download(streams) if streams.stdin_isatty and streams.stderr_isatty \
         else None
-    return resolve_model(choice.model, choice.model_file, choice.mmproj, fetch)
+    return resolve_model(choice.model, choice.model_file, choice.mmproj, fetch,
+                         endpoint=choice.endpoint, model_name=choice.model_name,
+                         api_key=choice.api_key)
 
 
 def _offer_download(streams: Streams) -> Callable[[ModelEntry], list[PulledFile] | None]:
@@ -54,8 +56,17 @@ def _offer_download(streams: Streams) -> Callable[[ModelEntry], list[PulledFile]
 
 def engine_for(opts: AnswerOptions, model: ModelRef,
                max_image_tokens: int | None = None) -> Engine:
-    """The engine for `model`, run as the options say (not loaded yet)."""
-    return open_engine(model, opts.engine.settings(opts.output.verbose, max_image_tokens))
+    """The engine for `model`, run as the options say: a local one not loaded yet, a
+    remote one connected (so that a server that is down fails first, and the model's
+    name is the one the server gives)."""
+    engine = open_engine(model, opts.engine.settings(opts.output.verbose, max_image_tokens))
+    if isinstance(model, RemoteModel):
+        try:
+            engine.load()
+        except BaseException:
+            engine.close()
+            raise
+    return engine
 
 
 def run_request(engine: Engine, request: Request, renderer: Renderer) -> Transcript:

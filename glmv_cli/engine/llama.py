@@ -14,6 +14,7 @@ import ctypes
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +39,7 @@ from glmv_cli.engine.prompt import (
 )
 from glmv_cli.engine.request import Request, Sampling
 from glmv_cli.engine.sampler import TokenSampler
+from glmv_cli.engine.schema_grammar import schema_grammar
 from glmv_cli.engine.settings import EngineSettings
 from glmv_cli.errors import NATIVE_THREAD, ContextOverflowError, Interrupted, ModelError
 from glmv_cli.inputs.media import Media
@@ -211,6 +213,8 @@ class LlamaEngine:
     def generate(self, request: Request) -> Iterator[Event]:
         """Answer `request`; yields progress, thinking, answer and box events, then Done."""
         usage, timings = Usage(), Timings()
+        if request.schema is not None and request.grammar is None:
+            request = replace(request, grammar=schema_grammar(request.schema))
         if self._abandoned:
             raise ModelError("the engine was left unusable by an interrupted image encode")
         try:

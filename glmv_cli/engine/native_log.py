@@ -15,6 +15,8 @@ from typing import Any
 import llama_cpp
 import llama_cpp.mtmd_cpp as mtmd
 
+from glmv_cli.errors import NATIVE_CALLBACKS
+
 _recent: collections.deque[str] = collections.deque(maxlen=200)
 _verbose = False
 _partial = ""
@@ -33,6 +35,7 @@ def _on_log(level: int, text: bytes | None, user_data: Any) -> None:
 
 # Keep a reference: ctypes callbacks are freed when the Python object is collected.
 _callback = llama_cpp.llama_log_callback(_on_log)
+NATIVE_CALLBACKS.add(_on_log.__code__)
 
 
 def install(verbose: bool) -> None:

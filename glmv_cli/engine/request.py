@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from glmv_cli.inputs.media import Media, PreparedImage, images_of
 
@@ -53,6 +54,9 @@ class Request:
     # Tokens kept for the answer: with a grammar, thinking is closed (`</think><answer>`
     # forced) once fewer than this many of `max_tokens` are left.
     answer_reserve: int = 0
+    # A JSON Schema the answer must follow (`--schema`): the local engine samples the
+    # answer under a grammar made from it, a remote one asks for structured output.
+    schema: dict[str, Any] | None = None
 
     @property
     def images(self) -> tuple[PreparedImage, ...]:

@@ -293,7 +293,9 @@ def _run(engine: Engine, step: StepStart, request: Request,
 def _map_settings(template: Request, limits: Limits) -> Request:
     budget = MAP_THINK_BUDGET if template.think_budget is None else min(
         template.think_budget, MAP_THINK_BUDGET)
-    return replace(template, max_tokens=limits.map_max_tokens, think_budget=budget)
+    # A --schema shapes the final answer only: notes are prose.
+    return replace(template, max_tokens=limits.map_max_tokens, think_budget=budget,
+                   schema=None, answer_reserve=0)
 
 
 def _overhead(engine: Engine, template: Request, question: str) -> int:

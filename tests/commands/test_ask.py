@@ -348,3 +348,41 @@ def test_a_pdf_or_video_goes_to_ask_alone(glmv, tmp_path, image):
     doc = make_text_pdf(tmp_path / "a.pdf")
     r = glmv("ask", str(image), str(doc), "q")
     assert r.returncode == 2 and "goes to `glmv ask` on its own" in r.stderr
+
+
+def test_schema_answer_is_sampled_under_the_grammar_and_validated(glmv, image) -> None:
+    """The tiny model writes nonsense, but under the grammar its answer must parse: the
+    schema allows only a bounded answer, so it cannot be cut off."""
+    import json as _json
+
+    schema = {"type": "object", "properties": {"red_square": {"type": "boolean"},
+                                               "colour": {"enum": ["red", "blue"]}},
+              "required": ["red_square", "colour"], "additionalProperties": False}
+    result = glmv("ask", str(image), "Is there a red square?", "--schema",
+                  _json.dumps(schema), "--max-tokens", "200", "--think-budget", "16",
+                  "--json")
+    assert result.returncode == 0, result.stderr
+    obj = _json.loads(result.stdout)
+    assert isinstance(obj["structured"]["red_square"], bool)
+    assert obj["structured"]["colour"] in ("red", "blue")
+    assert _json.loads(obj["answer"]) == obj["structured"]
+    piped = glmv("ask", str(image), "Is there a red square?", "--schema",
+                 '{"red_square": "boolean"}', "--max-tokens", "200", "--think-budget", "16")
+    assert piped.returncode == 0, piped.stderr
+    assert set(_json.loads(piped.stdout)) == {"red_square"}
+
+
+def test_schema_answer_that_does_not_validate_exits_8(glmv, image) -> None:
+    """Thinking eats the whole budget: the grammar never gets to write the answer."""
+    result = glmv("ask", str(image), "Q?", "--schema", '{"n": "integer"}',
+                  "--max-tokens", "4")
+    assert result.returncode == 8
+    assert "glmv: the answer is not JSON" in result.stderr and result.stdout == ""
+
+
+def test_schema_with_a_pdf_points_to_batch(glmv, tmp_path) -> None:
+    from tests.pdf_files import make_text_pdf
+
+    pdf = make_text_pdf(tmp_path / "r.pdf", pages=1)
+    result = glmv("ask", str(pdf), "Total?", "--schema", '{"total": "number"}')
+    assert result.returncode == 2 and "glmv batch" in result.stderr
