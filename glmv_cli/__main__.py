@@ -1,3 +1,3 @@
-from glmv_cli.app import main
+from glmv_cli.entry import main
 
 main()

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 import threading
 import traceback
-from types import FrameType
 
 import typer
 
-from glmv_cli import __version__
+from glmv_cli import __version__, signals
 from glmv_cli.commands.act import HELP as ACT_HELP
 from glmv_cli.commands.act import act
 from glmv_cli.commands.ask import HELP as ASK_HELP
@@ -39,7 +37,6 @@ from glmv_cli.commands.video import video
 from glmv_cli.config import load_config
 from glmv_cli.errors import (
     EXIT_CODE_HELP,
-    NATIVE_CALLBACKS,
     NATIVE_THREAD,
     ExitCode,
     GlmvError,
@@ -92,38 +89,22 @@ def root(
         ctx.default_map = {name: dict(settings) for name in commands}
 
 
-def _on_sigint(signum: int, frame: FrameType | None) -> None:
-    if _in_native_callback(frame):
-        # Raised here, Interrupted would be dropped by ctypes and the Ctrl-C lost: send
-        # the signal again, to land once the callback has returned.
-        threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGINT)).start()
-        return
-    raise Interrupted()
-
-
-def _in_native_callback(frame: FrameType | None) -> bool:
-    while frame is not None:
-        if frame.f_code in NATIVE_CALLBACKS:
-            return True
-        frame = frame.f_back
-    return False
-
-
 def main() -> None:
-    """Entry point of the `glmv` script."""
-    signal.signal(signal.SIGINT, _on_sigint)
+    """Run the app; every failure becomes one line and an exit code (see errors.py)."""
+    signals.install()  # (done already by entry.py, unless main() is called on its own)
     try:
         app(prog_name="glmv")
     except Interrupted:
+        message, code = signals.outcome()
         if _native_work_running():
             # Ctrl-C left native code computing in a worker (an image encode cannot be
             # aborted): leave now, without running destructors under it.
-            _say("interrupted")
+            _say(message)
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(Exception):
                     stream.flush()
-            os._exit(ExitCode.INTERRUPTED)
-        _fail("interrupted", ExitCode.INTERRUPTED)
+            os._exit(code)
+        _fail(message, code)
     except GlmvError as e:
         _fail(e.message + (f" ({e.hint})" if e.hint else ""), e.exit_code)
     except (BrokenPipeError, OutputClosed):
@@ -135,6 +116,8 @@ def main() -> None:
     except Exception as e:
         if os.environ.get("GLMV_DEBUG"):
             traceback.print_exc()
+            # A bug inside a decoder process (inputs/worker.py) brings the child's too.
+            sys.stderr.write(getattr(e, "remote_traceback", ""))
         _fail(f"internal error: {type(e).__name__}: {e} (set GLMV_DEBUG=1 for the traceback)",
               ExitCode.FAILURE)
 

@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     WRITE = 9  # an output file could not be written
     REMOTE = 10  # the remote engine is unreachable or refused the request
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + 15): stopped like Ctrl-C, outputs left whole
 
 
 EXIT_CODE_HELP = (
@@ -28,7 +29,7 @@ EXIT_CODE_HELP = (
     "file), 4 model error (missing or mismatched model files), 5 context overflow, "
     "6 download failed, 7 self-test failed, 8 the answer could not be used (cut off, or "
     "no action or code in it), 9 an output file could not be written, 10 the remote engine "
-    "is unreachable or refused the request, 130 interrupted."
+    "is unreachable or refused the request, 130 interrupted, 143 terminated (SIGTERM)."
 )
 
 
@@ -51,6 +52,11 @@ class GlmvError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:
+        # Raised in a decoder process and re-raised in glmv's (inputs/worker.py): keep the
+        # hint, which the default pickling of exceptions would drop.
+        return type(self), (self.message, self.hint)
 
 
 class UsageError(GlmvError):
@@ -109,8 +115,10 @@ class RemoteUnavailable(RemoteError):
 
 
 class Interrupted(BaseException):
-    """Ctrl-C. Raised from the SIGINT handler instead of KeyboardInterrupt, so that Typer's
-    Click layer (which turns KeyboardInterrupt into 'Aborted!' and exit 1) lets it through.
+    """Ctrl-C, or SIGTERM. Raised from the signal handler instead of KeyboardInterrupt, so
+    that Typer's Click layer (which turns KeyboardInterrupt into 'Aborted!' and exit 1) lets
+    it through. Both signals stop glmv the same way (outputs are left whole); main() tells
+    them apart by their exit codes.
 
     Not a GlmvError, nor even an Exception: code that reports failures (`except
     Exception`, a self-test) must never swallow the user's Ctrl-C.

@@ -123,3 +123,80 @@ def make_zero_page_pdf(path: Path) -> Path:
         len(objects) + 1, xref)
     path.write_bytes(bytes(out))
     return path
+
+
+# -- pages that are slow on purpose (for the time limits and Ctrl-C) ----------------------
+
+DUST_TEXT = "A page of dust: tens of thousands of faint curves, and this line of text."
+
+
+def _append_content(doc: pymupdf.Document, page: pymupdf.Page, content: bytes) -> None:
+    """Add raw drawing operators to a page's content stream."""
+    xref = page.get_contents()[0]
+    doc.update_stream(xref, doc.xref_stream(xref) + b"\n" + content)
+
+
+def slow_render_page(doc: pymupdf.Document, curves: int = 60_000) -> None:
+    """A page of countless thin, half-transparent Bezier strokes (as a dense map or a
+    plotted point cloud exports): MuPDF needs about a second per 20,000 of them at glmv's
+    default size, while its text layer (one line) reads at once."""
+    import random
+
+    page = doc.new_page(width=A4[0], height=A4[1])
+    page.insert_text((72, 72), DUST_TEXT, fontsize=11)
+    rng = random.Random(0)
+    ops = ["q /Faint gs 0.2 0.3 0.8 RG 3 w 1 J"]
+    for _ in range(curves):
+        x, y = rng.randint(0, A4[0]), rng.randint(0, A4[1])
+        ops.append(f"{x} {y} m {x + 40} {y + 30} {x - 30} {y + 60} {x + 10} {y + 80} c S")
+    ops.append("Q")
+    _append_content(doc, page, "\n".join(ops).encode())
+    faint = doc.get_new_xref()
+    doc.update_object(faint, "<< /Type /ExtGState /CA 0.5 /ca 0.5 >>")
+    kind, value = doc.xref_get_key(page.xref, "Resources")
+    resources = int(value.split()[0]) if kind == "xref" else page.xref
+    key = "ExtGState" if kind == "xref" else "Resources/ExtGState"
+    doc.xref_set_key(resources, key, f"<< /Faint {faint} 0 R >>")
+
+
+def slow_text_page(doc: pymupdf.Document, words: int = 100_000) -> None:
+    """A page of words scattered everywhere in 2-point type: reading its text layer in
+    reading order (sorted) takes seconds, drawing it a tenth of a second."""
+    import random
+
+    page = doc.new_page(width=A4[0], height=A4[1])
+    page.insert_text((72, 72), "Scattered words", fontname="helv")
+    rng = random.Random(0)
+    vocab = ["alpha", "beta", "gamma", "delta", "river", "stone"]
+    ops = ["q BT /helv 2 Tf"]
+    for _ in range(words):
+        ops.append(f"1 0 0 1 {rng.randint(0, A4[0])} {rng.randint(0, A4[1])} Tm "
+                   f"({rng.choice(vocab)}) Tj")
+    ops.append("ET Q")
+    _append_content(doc, page, "\n".join(ops).encode())
+
+
+def make_slow_pdf(path: Path, slow: str = "render", before: int = 1, after: int = 1) -> Path:
+    """Text pages around one slow page (`render` or `text`)."""
+    doc = pymupdf.open()
+    for i in range(before):
+        text_page(doc, f"Page {i + 1}, before the slow one. {PARAGRAPH}")
+    (slow_render_page if slow == "render" else slow_text_page)(doc)
+    for i in range(after):
+        text_page(doc, f"Page {before + 2 + i}, after the slow one. {PARAGRAPH}")
+    return save(doc, path, deflate=True)
+
+
+def make_slow_to_open_pdf(path: Path, objects: int = 2_000_000) -> Path:
+    """A 74 MB PDF with no cross-reference table: MuPDF rebuilds it by scanning every
+    object, which takes seconds."""
+    head = (b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+            b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+            b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >> endobj\n")
+    with path.open("wb") as f:
+        f.write(head)
+        for start in range(4, objects + 4, 100_000):
+            f.write(b"".join(b"%d 0 obj << /A %d >> endobj\n" % (i, i)
+                             for i in range(start, min(start + 100_000, objects + 4))))
+        f.write(b"trailer << /Root 1 0 R >>\n%%EOF\n")
+    return path

@@ -128,3 +128,63 @@ def write_wav(path: Path, seconds: float = 1.0) -> Path:
         w.setframerate(8000)
         w.writeframes(b"\0\0" * int(8000 * seconds))
     return path
+
+
+def write_noisy_avi(path: Path, frames: int = 150, size: tuple[int, int] = (640, 480)) -> Path:
+    """An MJPEG AVI of moving noise, about 230 KB a frame (34 MB): large enough that
+    FFmpeg opens it from the first half alone. (At 480x360, it does not: it waits for
+    more before it will open the stream at all.)"""
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, size)
+    for i in range(frames):
+        writer.write(np.roll(noise, 7 * i, axis=1))
+    writer.release()
+    return path
+
+
+class StallingPipe:
+    """A named pipe that serves the first `give` bytes of a video and then stalls, as a
+    stream from a dead network mount or a hung recorder does. FFmpeg opens it and reads
+    what came; then its next read never returns.
+
+    glmv first reads the head of the file itself (to tell what kind it is), then OpenCV
+    opens it again: the head goes out twice. The pipe holds a reading end of its own
+    (never read from), so that no data is lost between the two readers.
+    """
+
+    def __init__(self, path: Path, data: bytes, give: int) -> None:
+        import os
+        import threading
+
+        from glmv_cli.inputs.sniff import HEAD_BYTES
+
+        self.path = path
+        os.mkfifo(path)
+        self._keep = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        self._done = threading.Event()
+        self._data = data[:HEAD_BYTES] + data[:give]
+        self._thread = threading.Thread(target=self._feed, daemon=True)
+        self._thread.start()
+
+    def _feed(self) -> None:
+        try:
+            with self.path.open("wb") as f:
+                f.write(self._data)
+                f.flush()
+                self._done.wait(300)
+        except OSError:  # the readers went away
+            pass
+
+    def close(self) -> None:
+        import os
+
+        self._done.set()
+        os.close(self._keep)  # a writer blocked on a full pipe now gets EPIPE and ends
+        self._thread.join(5)
+
+    def __enter__(self) -> StallingPipe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -24,6 +24,7 @@ from glmv_cli.inputs.sniff import sniff_file
 from glmv_cli.inputs.source import read_source
 from glmv_cli.models.ref import ModelRef
 from glmv_cli.render.choose import answer_renderer
+from glmv_cli.render.progress import StatusLine
 from glmv_cli.streams import Streams
 
 DEFAULT_QUESTION = "Describe this image."
@@ -87,11 +88,19 @@ def ask(
         return answer_video(paths[0], asked, opts)
     model = resolve(opts.model, streams)
     max_image_tokens = opts.engine.max_image_tokens
-    images = tuple(prepare_image(read_source(p, streams.stdin), max_image_tokens)
-                   for p in paths)
+    status = StatusLine(streams.console(stderr=True)) if streams.stderr_isatty else None
+    try:
+        images = []
+        for p in paths:
+            if status:
+                status.update(f"Reading {'stdin' if p == '-' else p}")
+            images.append(prepare_image(read_source(p, streams.stdin), max_image_tokens))
+    finally:
+        if status:
+            status.stop()
     if schema is not None:
-        return _ask_structured(streams, opts, model, question, images, schema)
-    request = opts.generation.request(question, images, model.sampling)
+        return _ask_structured(streams, opts, model, question, tuple(images), schema)
+    request = opts.generation.request(question, tuple(images), model.sampling)
     with engine_for(opts, model) as engine:
         run_request(engine, request,
                     answer_renderer(streams, opts.output.display, engine.name, request))

@@ -19,7 +19,7 @@ from glmv_cli.commands.options import (
 )
 from glmv_cli.commands.running import answer_each, json_result, print_json, resolve
 from glmv_cli.engine.request import Request
-from glmv_cli.errors import UsageError
+from glmv_cli.errors import InputError, UsageError
 from glmv_cli.inputs.image import PreparedImage, prepare_image
 from glmv_cli.inputs.sniff import sniff
 from glmv_cli.inputs.source import Source, read_source
@@ -84,7 +84,7 @@ def ground(
         check_draw_path(draw)
     model = resolve(opts.model, streams)
     max_image_tokens = opts.engine.max_image_tokens
-    targets = (_pdf_targets(src, source, max_image_tokens) if is_pdf
+    targets = (_pdf_targets(src, source, max_image_tokens, streams) if is_pdf
                else [Target(prepare_image(src, max_image_tokens), source=src)])
     requests = [opts.generation.request(
         PROMPT.format(expr=expr.strip()), (t.image,), model.sampling,
@@ -137,16 +137,28 @@ def ground(
         print_json(streams, {"model": model.name, "query": expr, "pages": results})
 
 
-def _pdf_targets(src: Source, source: PdfSource, max_image_tokens: int) -> list[Target]:
-    from glmv_cli.inputs.pdf import load_pdf, parse_pages, render_page
+def _pdf_targets(src: Source, source: PdfSource, max_image_tokens: int,
+                 streams: Streams) -> list[Target]:
+    from glmv_cli.inputs.pdf import parse_pages
+    from glmv_cli.inputs.pdf_worker import PdfReader, SkippedPage
 
-    with load_pdf(src, source.password) as pdf:
+    with PdfReader.open(src, source.password, source.page_timeout) as pdf:
         targets = []
+        skipped: list[SkippedPage] = []
         for index in parse_pages(source.pages, pdf.page_count, src.name):
-            page = render_page(pdf, index, max_image_tokens)
+            page = pdf.render(index, max_image_tokens)
+            if isinstance(page, SkippedPage):
+                hint = " (raise --page-timeout)" if "took over" in page.reason else ""
+                streams.stderr.write(f"glmv: warning: {src.name} page {page.number} "
+                                     f"skipped: {page.reason}{hint}\n")
+                skipped.append(page)
+                continue
             targets.append(Target(page.image, page=index + 1, page_size=page.page_size,
                                   page_rgb=page.image.rgb))
-        return targets
+    if not targets:
+        raise InputError(f"{src.name}: no page could be read (page {skipped[0].number}: "
+                         f"{skipped[0].reason})")
+    return targets
 
 
 def _line(box: FoundBox, page: int | None) -> str:

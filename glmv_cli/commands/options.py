@@ -27,6 +27,7 @@ from glmv_cli.inputs.image import (
     MIN_BUDGET,
 )
 from glmv_cli.inputs.media import Media
+from glmv_cli.inputs.worker import DEFAULT_PAGE_TIMEOUT_S
 from glmv_cli.render.choose import Display
 
 # Help panels, in the order `--help` shows them; a command may add its own (Video).
@@ -207,6 +208,11 @@ class PdfSource(OptionGroup):
         "--password", rich_help_panel=DOCUMENT, envvar="GLMV_PDF_PASSWORD",
         show_default=False,
         help="Password of an encrypted PDF.")] = None
+    page_timeout: Annotated[float, typer.Option(
+        "--page-timeout", min=0.1, rich_help_panel=DOCUMENT, metavar="SECONDS",
+        help="Most seconds to read or render one PDF page; a page that takes longer (or "
+             "needs too much memory) is skipped with a warning, its text layer used where "
+             "it has one.")] = DEFAULT_PAGE_TIMEOUT_S
 
 
 @dataclasses.dataclass(frozen=True)

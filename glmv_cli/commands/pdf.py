@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 
 from glmv_cli.commands.options import DOCUMENT, AnswerOptions, PdfSource, shared_options
 from glmv_cli.commands.running import engine_for, print_json, resolve, run_events
@@ -141,9 +142,13 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
     from glmv_cli.tasks.documents import DocumentTranscript
 
     streams = Streams.from_process()
-    status = StatusLine(streams.console(stderr=True)) if streams.stderr_isatty else None
+    console = streams.console(stderr=True) if streams.stderr_isatty else None
+    status = StatusLine(console) if console else None
+    if status:
+        status.update(f"Opening {file}")
     on_page = (lambda i, n: status.update(f"Reading page {i + 1}/{n}")) if status else None
-    options = ReadOptions(doc_opts.source.pages, doc_opts.source.password,
+    source = doc_opts.source
+    options = ReadOptions(source.pages, source.password, source.page_timeout,
                           doc_opts.vision, opts.engine.max_image_tokens,  # type: ignore[arg-type]
                           doc_opts.dpi, doc_opts.read, doc_opts.budget,  # type: ignore[arg-type]
                           opts.engine.gpu_layers, doc_opts.transcribe)
@@ -151,10 +156,8 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
     try:
         with open_reading(file, question, options, priced=dry_run, on_page=on_page) as r:
             if r.doc.repaired:
-                streams.stderr.write(f"glmv: warning: {r.doc.name} is damaged; it was "
-                                     "repaired as far as possible, so pages may be blank or "
-                                     "missing\n")
-                streams.stderr.flush()
+                _warn(streams, console, f"{r.doc.name} is damaged; it was repaired as far "
+                      "as possible, so pages may be blank or missing")
             if dry_run:
                 if status:
                     status.stop()
@@ -172,6 +175,10 @@ def answer_pdf(file: Path, question: str | None, opts: AnswerOptions,
                 r, engine, template, on_page,
                 on_expand=(lambda: status.update("Choosing pages for the question"))
                 if status else None)
+        for page in pdf.pages:
+            if page.skipped:
+                _warn(streams, console, skip_warning(pdf.name, page.number, page.skipped,
+                                                     bool(page.text.strip())))
     except BaseException:
         if engine is not None:
             engine.close()
@@ -223,3 +230,20 @@ def show_plan(streams: Streams, plan: ReadingPlan, n_pages: int) -> None:
     else:
         streams.stderr.write(f"glmv: {line}\n")
         streams.stderr.flush()
+
+
+def _warn(streams: Streams, console: Console | None, message: str) -> None:
+    """A warning on stderr; on a terminal, printed above the status line."""
+    if console:
+        console.print(f"glmv: warning: {message}", markup=False, highlight=False)
+        return
+    streams.stderr.write(f"glmv: warning: {message}\n")
+    streams.stderr.flush()
+
+
+def skip_warning(name: str, number: int, reason: str, has_text: bool) -> str:
+    """'doc.pdf page 3 skipped: rendering took over 30 s (raise --page-timeout); its text
+    layer is used instead'."""
+    hint = " (raise --page-timeout)" if "took over" in reason else ""
+    use = "its text layer is used instead" if has_text else "it has no text layer to use"
+    return f"{name} page {number} skipped: {reason}{hint}; {use}"

@@ -16,9 +16,9 @@ from glmv_cli.inputs.video import (
     DEFAULT_MAX_FRAME_TOKENS,
     DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_VIDEO_TOKENS,
-    VideoFile,
     parse_time,
 )
+from glmv_cli.inputs.video_worker import VideoReader
 from glmv_cli.render.choose import answer_renderer
 from glmv_cli.render.progress import StatusLine
 from glmv_cli.render.video_plan import estimate_line, plan_text
@@ -117,7 +117,7 @@ def answer_video(path: str, question: str | None, opts: AnswerOptions,
     try:
         on_count = (lambda n: status.update(
             f"Counting frames (the file has no frame count): {n}")) if status else None
-        with VideoFile(path, verbose=opts.output.verbose, on_count=on_count) as vf:
+        with VideoReader(path, verbose=opts.output.verbose, on_count=on_count) as vf:
             plan = sampling.plan(vf.info)
             if dry_run:
                 if status:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import llama_cpp
 import llama_cpp.mtmd_cpp as mtmd
@@ -51,6 +51,10 @@ PENALTY_LAST_N = 64  # llama.cpp's default window for the repetition penalty
 # After Ctrl-C, how long an aborted decode may take to stop (it stops at the next node
 # of the compute graph, well under a second on any machine).
 ABORT_WAIT_S = 5.0
+# A model load stops at its next tensor once asked; reading the vocabulary (seconds for a
+# huge one) cannot be stopped, and Ctrl-C must not wait for it: the load is then left to
+# die with the process.
+LOAD_ABORT_WAIT_S = 0.3
 _NO_CALLBACK = mtmd.mtmd_helper_post_decode_callback()  # a NULL function pointer
 _NO_ABORT = llama_cpp.ggml_abort_callback()  # likewise
 
@@ -94,6 +98,9 @@ class LlamaEngine:
         # Ctrl-C sets this; llama.cpp polls it between the nodes of a decode's graph.
         self._abort = threading.Event()
         self._abort_callback = llama_cpp.ggml_abort_callback(lambda _: self._abort.is_set())
+        # A model load asks this between tensors whether to go on.
+        self._load_progress = llama_cpp.llama_progress_callback(
+            lambda _progress, _data: not self._abort.is_set())
         # Set while a native call runs in a worker thread that Ctrl-C left behind (an
         # image encode cannot be aborted): its memory must then not be freed.
         self._abandoned = False
@@ -114,8 +121,13 @@ class LlamaEngine:
         use_gpu = gpu_offload_available()
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = s.gpu_layers if s.gpu_layers is not None else (-1 if use_gpu else 0)
+        mparams.progress_callback = self._load_progress
         native_log.clear()
-        model = llama_cpp.llama_model_load_from_file(str(files.model).encode(), mparams)
+        # Loading takes seconds to minutes (GPU uploads, a cold disk): in a worker thread,
+        # so that Ctrl-C is handled at once (see _native).
+        model = self._native(llama_cpp.llama_model_load_from_file,
+                             str(files.model).encode(), mparams, abortable=True,
+                             wait_s=LOAD_ABORT_WAIT_S)
         if not model:
             raise ModelError(
                 f"cannot load model {files.model}: "
@@ -138,7 +150,9 @@ class LlamaEngine:
         # cap also bounds the compute buffer mtmd reserves at start-up.
         cparams.image_max_tokens = s.max_image_tokens
         native_log.clear()
-        self._mtmd = mtmd.mtmd_init_from_file(str(files.mmproj).encode(), model, cparams)
+        # The projector is read whole (no memory map, no progress hook): not abortable.
+        self._mtmd = self._native(mtmd.mtmd_init_from_file, str(files.mmproj).encode(),
+                                  model, cparams, abortable=False)
         if not self._mtmd:
             reason = native_log.last_error("it does not fit this model")
             self.close()
@@ -414,16 +428,19 @@ class LlamaEngine:
         timings.prefill_s += time.perf_counter() - t0
         return new_n_past.value
 
-    def _native(self, fn: Callable[..., int], *args: object, abortable: bool) -> int:
-        """Run a long native call (image encode, prefill) in a worker thread.
+    def _native(self, fn: Callable[..., Any], *args: object, abortable: bool,
+                wait_s: float = ABORT_WAIT_S) -> Any:
+        """Run a long native call (model load, image encode, prefill) in a worker thread.
 
         Python runs signal handlers only between bytecodes, so Ctrl-C during a minutes-long
         CPU call would otherwise wait for it to finish. The main thread waits instead. On
-        Ctrl-C an `abortable` call (a llama.cpp decode) is stopped through llama.cpp's
-        abort callback and the engine stays usable; any other call is left running, the
-        engine is marked unusable and the process must exit without freeing its memory.
+        Ctrl-C an `abortable` call (a llama.cpp decode, a model load) is stopped through
+        llama.cpp's abort or progress callback, waiting at most `wait_s` for it, and the
+        engine stays usable; any other call, or one that does not stop in time, is left
+        running, the engine is marked unusable and the process must exit without freeing
+        its memory.
         """
-        result: list[int] = []
+        result: list[Any] = []
         finished = threading.Event()
 
         def work() -> None:
@@ -434,7 +451,7 @@ class LlamaEngine:
 
         worker = threading.Thread(target=work, daemon=True,
                                   name=f"{NATIVE_THREAD}-{getattr(fn, '__name__', 'call')}")
-        if abortable:
+        if abortable and self._ctx:
             llama_cpp.llama_set_abort_callback(self._ctx, self._abort_callback, None)
         # Marked before starting, so that a Ctrl-C at any point after leaves it marked.
         self._abandoned = True
@@ -447,13 +464,14 @@ class LlamaEngine:
         except Interrupted:
             if abortable:
                 self._abort.set()
-                finished.wait(ABORT_WAIT_S)
+                finished.wait(wait_s)
             raise
         finally:
             if finished.is_set():
                 self._abandoned = False
                 if abortable:
-                    llama_cpp.llama_set_abort_callback(self._ctx, _NO_ABORT, None)
+                    if self._ctx:
+                        llama_cpp.llama_set_abort_callback(self._ctx, _NO_ABORT, None)
                     self._abort.clear()
         return result[0] if result else -1
 

@@ -126,7 +126,22 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 
 def prepare_image(src: Source, max_tokens: int = DEFAULT_MAX_IMAGE_TOKENS) -> PreparedImage:
-    """Decode `src`, apply EXIF orientation, convert to RGB and resize for the model."""
+    """Decode `src`, apply EXIF orientation, convert to RGB and resize for the model.
+
+    The decoding runs in a worker process (inputs/worker.py), within the decode time limit
+    (GLMV_DECODE_TIMEOUT) and memory limit: InputError when it goes past either, or when
+    a decoder crashes on the file.
+    """
+    from glmv_cli.inputs.worker import LimitExceeded, decode_timeout, image_worker
+
+    try:
+        return image_worker().call(decode_image, src, max_tokens, timeout=decode_timeout())
+    except LimitExceeded as e:
+        raise InputError(f"{src.name}: decoding the image {e.reason}") from None
+
+
+def decode_image(src: Source, max_tokens: int = DEFAULT_MAX_IMAGE_TOKENS) -> PreparedImage:
+    """`prepare_image` in this process, with no limits: what the worker runs."""
     try:
         with warnings.catch_warnings():
             # Decoder warnings (e.g. TIFF 'Truncated File Read') would land on stderr;

@@ -10,6 +10,7 @@ at exactly the 28-pixel-multiple size that `target_size` picks, so no resampling
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,7 +19,7 @@ import pymupdf
 
 from glmv_cli.errors import InputError, UsageError
 from glmv_cli.inputs.image import PreparedImage, target_size
-from glmv_cli.inputs.source import Source, read_source
+from glmv_cli.inputs.source import Source
 
 # MuPDF prints repair notices and errors on stderr by itself; ours are the one-line kind.
 pymupdf.TOOLS.mupdf_display_errors(False)
@@ -36,6 +37,9 @@ MIN_FIGURE_SHARE = 0.10
 BACKGROUND_SHARE = 0.80
 # Text layers full of U+FFFD come from fonts without a Unicode map: unreadable as text.
 MAX_GARBLED_SHARE = 0.10
+# Clustering vector paths costs time quadratic in their number (20,000 paths: seconds); a
+# page with more than this many is measured by the box around them all instead.
+MAX_CLUSTERED_DRAWINGS = 2000
 
 VisionMode = Literal["auto", "always", "never"]
 PageMode = Literal["text", "image"]
@@ -104,34 +108,58 @@ class PageContent:
 
 def open_pdf(path: Path, password: str | None = None) -> PdfDocument:
     """Open the PDF at `path`; InputError (named after the file) if it cannot be read,
-    is not a PDF, is encrypted and the password is missing or wrong, or has no pages."""
-    arg = str(path)
-    # read_source treats '-' as stdin; here it can only be a file named '-'.
-    src = read_source(arg if arg != "-" else "./-", stdin=None)  # type: ignore[arg-type]
-    return load_pdf(Source(arg, src.data), password)
+    is not a PDF, is encrypted and the password is missing or wrong, or has no pages.
+
+    MuPDF reads the file as it needs it, so a large document is not held in memory whole.
+    """
+    name = str(path)
+    file = path.expanduser()  # ('-' is a file named '-' here, never stdin)
+    try:
+        with file.open("rb") as f:
+            if not f.read(1):
+                raise InputError(f"{name}: file is empty")
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, not a file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except OSError as e:
+        raise InputError(f"{name}: cannot read ({e.strerror or e})") from None
+    return _checked(name, lambda: pymupdf.open(str(file), filetype="pdf"), password)
 
 
 def load_pdf(src: Source, password: str | None = None) -> PdfDocument:
     """`open_pdf` for bytes already read (a file, or stdin)."""
+    return _checked(src.name, lambda: pymupdf.open(stream=src.data, filetype="pdf"), password)
+
+
+def _checked(name: str, opener: Callable[[], pymupdf.Document], password: str | None
+             ) -> PdfDocument:
     try:
-        doc = pymupdf.open(stream=src.data, filetype="pdf")
-    except (pymupdf.FileDataError, RuntimeError, ValueError):
-        raise InputError(f"{src.name}: not a PDF, or too damaged to open") from None
-    if not doc.is_pdf:
+        doc = opener()
+    except (pymupdf.FileDataError, RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as e:
+        _raise_memory(e)
+        raise InputError(f"{name}: not a PDF, or too damaged to open") from None
+    try:
+        if not doc.is_pdf:
+            raise InputError(f"{name}: not a PDF")
+        if doc.needs_pass:
+            if password is None:
+                raise InputError(f"{name}: the PDF is encrypted",
+                                 hint="give its password with --password")
+            if not doc.authenticate(password):
+                raise InputError(f"{name}: wrong password for the encrypted PDF")
+        if doc.page_count == 0:
+            raise InputError(f"{name}: the PDF has no pages")
+    except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as e:
         doc.close()
-        raise InputError(f"{src.name}: not a PDF")
-    if doc.needs_pass:
-        if password is None:
-            doc.close()
-            raise InputError(f"{src.name}: the PDF is encrypted",
-                             hint="give its password with --password")
-        if not doc.authenticate(password):
-            doc.close()
-            raise InputError(f"{src.name}: wrong password for the encrypted PDF")
-    if doc.page_count == 0:
+        _raise_memory(e)
+        raise InputError(f"{name}: not a PDF, or too damaged to open") from None
+    except BaseException:
         doc.close()
-        raise InputError(f"{src.name}: the PDF has no pages")
-    return PdfDocument(src.name, doc)
+        raise
+    return PdfDocument(name, doc)
 
 
 _ITEM = re.compile(r"^\s*(\d*)\s*(-?)\s*(\d*)\s*$")
@@ -163,8 +191,10 @@ def parse_pages(spec: str | None, n_pages: int, name: str | None = None) -> list
     return sorted(chosen)
 
 
-def page_content(pdf: PdfDocument, index: int, sort: bool = True) -> PageContent:
-    """Read one page's text layer and measure how much of it is images and graphics.
+def page_content(pdf: PdfDocument, index: int, sort: bool = True,
+                 layout: bool = True) -> PageContent:
+    """Read one page's text layer and, with `layout`, measure how much of it is images and
+    graphics (without it, both shares are 0: the text alone is much quicker to read).
 
     `sort` puts the text in reading order (top to bottom, left to right), as the model
     should read it; without it the text comes in the PDF's own order, twenty times faster
@@ -175,14 +205,20 @@ def page_content(pdf: PdfDocument, index: int, sort: bool = True) -> PageContent
         text = page.get_text("text", sort=sort)
         area = abs(page.rect)
         image_share = drawing_share = 0.0
-        if area > 0:
+        if layout and area > 0:
             image_share = _covered(page.rect, (i["bbox"] for i in page.get_image_info()), area)
             drawings = [d for d in page.get_drawings()
                         if abs(d["rect"] & page.rect) < BACKGROUND_SHARE * area]
-            if drawings:
+            if len(drawings) > MAX_CLUSTERED_DRAWINGS:
+                union = pymupdf.Rect(drawings[0]["rect"])
+                for d in drawings[1:]:
+                    union |= d["rect"]
+                drawing_share = _covered(page.rect, [union], area)
+            elif drawings:
                 clusters = page.cluster_drawings(drawings=drawings)
                 drawing_share = _covered(page.rect, clusters, area)
-    except (RuntimeError, ValueError) as e:
+    except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as e:
+        _raise_memory(e)
         raise InputError(f"{pdf.name}: page {index + 1} is damaged ({e})") from None
     chars = sum(c.isalnum() for c in text)
     return PageContent(index, text, chars, image_share, drawing_share)
@@ -228,7 +264,8 @@ def render_page(pdf: PdfDocument, index: int, max_image_tokens: int,
     try:
         pix = page.get_pixmap(matrix=pymupdf.Matrix(tw / w_pt, th / h_pt),
                               colorspace=pymupdf.csRGB, alpha=False)
-    except (RuntimeError, ValueError) as e:
+    except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as e:
+        _raise_memory(e)
         raise InputError(f"{pdf.name}: cannot render page {index + 1} ({e})") from None
     rgb = _exact_rgb(pix, tw, th)
     # One uniform scale for the page as the user sees it; the model's copy is stretched
@@ -267,11 +304,18 @@ def _exact_rgb(pix: pymupdf.Pixmap, width: int, height: int) -> bytes:
     return img.resize((width, height), Image.Resampling.BICUBIC).tobytes()
 
 
+def _raise_memory(e: Exception) -> None:
+    """MuPDF reports a failed allocation as an error like any other: make it a MemoryError,
+    which the decoder process reports as past its memory limit (inputs/worker.py)."""
+    if "malloc" in str(e) or "out of memory" in str(e).lower():
+        raise MemoryError(str(e)) from None
+
+
 def _page(pdf: PdfDocument, index: int) -> pymupdf.Page:
     if not 0 <= index < pdf.page_count:
         raise UsageError(f"{pdf.name}: page {index + 1} is out of range: the document has "
                          f"{pdf.page_count} pages")
     try:
         return pdf.doc[index]
-    except (RuntimeError, ValueError) as e:
+    except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as e:
         raise InputError(f"{pdf.name}: page {index + 1} is damaged ({e})") from None

@@ -64,6 +64,10 @@ DEFAULT_MAX_FRAME_TOKENS = 256
 # the budget then drops frames instead of shrinking them further.
 MIN_FRAME_TOKENS = 64
 
+# Longer than any real recording: a container claiming more is damaged (its frames are then
+# counted by decoding them).
+MAX_DURATION_S = 7 * 24 * 3600
+
 # A forward gap up to this many frames is decoded through rather than sought: a seek lands
 # on a keyframe and decodes forward anyway.
 SEEK_GAP = 24
@@ -133,8 +137,11 @@ def _check_file(path: str) -> str:
         raise UsageError("a video cannot come from stdin (-): OpenCV needs a file it can seek in")
     p = Path(path).expanduser()
     try:
-        with p.open("rb") as f:
-            head = f.read(HEAD_BYTES)
+        # Unbuffered, and no more than the head: from a pipe, what is read here is gone.
+        with p.open("rb", buffering=0) as f:
+            head = b""
+            while len(head) < HEAD_BYTES and (chunk := f.read(HEAD_BYTES - len(head))):
+                head += chunk
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -153,12 +160,14 @@ def _check_file(path: str) -> str:
 
 def video_duration(frame_count: int, fps: float) -> float | None:
     """Seconds of video from the container's figures, or None when they are unusable
-    (OpenCV reports 0, negative or absurd counts for streams without an index)."""
+    (OpenCV reports 0, negative or absurd counts for streams without an index, and a
+    damaged header can claim years)."""
     if not (math.isfinite(fps) and 0 < fps <= 1000):
         return None
     if not (0 < frame_count < 10**9):
         return None
-    return frame_count / fps
+    duration = frame_count / fps
+    return duration if duration <= MAX_DURATION_S else None
 
 
 class VideoFile:
@@ -220,6 +229,9 @@ class VideoFile:
             elif not 0 < fps <= 1000:
                 raise InputError(f"{self.path}: unknown duration (no frame rate, no timestamps)")
             duration = times[-1] + 1 / fps
+            if not 0 < duration <= MAX_DURATION_S:  # (damaged timestamps: negative, years)
+                raise InputError(f"{self.path}: unknown duration (its frames' timestamps "
+                                 "are damaged)")
         return VideoInfo(self.path, width, height, fps, count, duration, codec, times)
 
     def _count_frames(self, on_count: Callable[[int], None] | None) -> tuple[float, ...]:
@@ -306,6 +318,8 @@ def plan_frames(info: VideoInfo, fps: float = DEFAULT_FPS,
     duration = info.duration
     t0 = 0.0 if start is None else start
     t1 = duration if end is None else min(end, duration)
+    if start is None and not duration > 0:  # (not the user's doing: the file's)
+        raise InputError(f"{info.source}: unknown duration")
     if t0 >= duration:
         raise UsageError(f"--start {format_time(t0)} is past the end of {info.source} "
                          f"({format_time(duration)} long)")
@@ -315,10 +329,22 @@ def plan_frames(info: VideoInfo, fps: float = DEFAULT_FPS,
     rate = TEMPORAL_PATCH * fps  # frames sampled per second, two to a pair
     n = max(1, math.floor((t1 - t0) * rate + 1e-9))
     indices: list[int] = []
-    for i in range(n):
+    last = info.frame_count - 1
+    i = 0
+    while i < n:
         index = _frame_at(info, t0 + i / rate)
         if index not in indices[-1:]:  # (indices only grow: a repeat is the last one)
             indices.append(index)
+        if index >= last:
+            break  # every later time lands on the last frame too
+        # Skip the sampling times that land on this same frame (many, when the rate is
+        # above the video's, or the container's figures are absurd): the loop is bounded
+        # by the frames, not by the sampling times. A time lands on the first frame at or
+        # after it, so the times up to this frame's own land here; frames only grow with
+        # time, so when the last time before `skip` lands here, all before it do.
+        skip = math.floor((_time_of(info, index) - t0) * rate + 1e-9) + 1
+        i = skip if skip > i + 1 and _frame_at(info, t0 + (skip - 1) / rate) == index \
+            else i + 1
     if len(indices) % TEMPORAL_PATCH:
         indices.append(indices[-1])
     candidates = [

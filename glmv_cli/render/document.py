@@ -31,7 +31,8 @@ from glmv_cli.tasks.documents import (
 )
 
 _KIND_LABEL = {"map": "Reading", "combine": "Combining notes on", "transcribe": "Transcribing",
-               "text-layer": "Copying the text of", "answer": "Answering from",
+               "text-layer": "Copying the text of", "skipped": "Copying the text of",
+               "answer": "Answering from",
                "reduce": "Answering from notes on"}
 
 
@@ -48,6 +49,15 @@ def page_header(number: int, mode: str) -> str:
     """The separator line before each page of a transcription (an HTML comment: invisible
     when the Markdown is rendered, easy to split on)."""
     return f"<!-- page {number} ({mode}) -->"
+
+
+def page_mode(start: StepStart, info: DocumentInfo) -> str:
+    """How a transcribed page was made, for its header: 'image', 'text layer', or
+    'skipped: rendering took over 30 s' for a page the reader could not render."""
+    if start.kind == "skipped":
+        reasons = {p.number: p.skipped for p in info.pages}
+        return f"skipped: {reasons.get(start.pages[0])}"
+    return "text layer" if start.kind == "text-layer" else "image"
 
 
 def summary_line(info: DocumentInfo, result: DocumentTranscript, took_s: float) -> str:
@@ -132,9 +142,8 @@ class TranscribePlainRenderer:
 
     def event(self, event: DocumentEvent) -> None:
         if isinstance(event, StepStart):
-            mode = "text layer" if event.kind == "text-layer" else "image"
             sep = "" if self._first else "\n---\n\n"
-            self.out.write(f"{sep}{page_header(event.pages[0], mode)}\n\n")
+            self.out.write(f"{sep}{page_header(event.pages[0], page_mode(event, self.info))}\n\n")
             self.out.flush()
             self._first = False
             self._held = ""
@@ -206,7 +215,7 @@ class TranscribeTerminalRenderer:
             self._label = step_label(event)
             self._bar.step(self._label, event.number, event.total)
         elif isinstance(event, StepEnd):
-            mode = "text layer" if event.start.kind == "text-layer" else "image"
+            mode = page_mode(event.start, self.info)
             self.console.rule(Text(f"page {event.start.pages[0]} ({mode})", style="dim"),
                               style="dim")
             body = event.transcript.answer.strip()

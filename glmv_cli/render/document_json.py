@@ -40,6 +40,7 @@ def page_object(page: DocumentPage) -> dict[str, Any]:
         "tokens": page.tokens,
         "size": [img.width, img.height] if img else None,
         "prepare_s": round(page.prepare_s, 4),
+        "skipped": page.skipped,
     }
 
 
@@ -98,8 +99,10 @@ def document_object(result: DocumentTranscript, model: str, info: DocumentInfo,
     obj.update({
         "pages_as_text": [p.number for p in info.pages if p.mode == "text"],
         "pages_as_images": [p.number for p in info.pages if p.mode == "image"],
+        "skipped": [{"page": p.number, "reason": p.skipped} for p in info.pages if p.skipped],
         "steps": steps,
         "usage": usage,
         "timings": timings,
     })
     return obj
+

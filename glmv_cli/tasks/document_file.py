@@ -1,5 +1,7 @@
 """A PDF file through the document pipeline, from path to events, for `glmv pdf` (which
-renders the events) and `glmv batch` (which folds them into one line).
+renders the events) and `glmv batch` (which folds them into one line). Pages are read in
+a worker process (inputs/pdf_worker.py): a page past its time or memory limit is skipped,
+not waited on.
 
 Reading runs in two halves around the model: `open_reading` opens the file and plans
 which pages a question reads, without the model (so `--dry-run` and a model that fails to
@@ -18,7 +20,9 @@ from pathlib import Path
 
 from glmv_cli.engine.base import Engine
 from glmv_cli.engine.request import Request
-from glmv_cli.inputs.pdf import PdfDocument, VisionMode, open_pdf, parse_pages
+from glmv_cli.inputs.pdf import VisionMode, parse_pages
+from glmv_cli.inputs.pdf_worker import PdfReader
+from glmv_cli.inputs.worker import DEFAULT_PAGE_TIMEOUT_S
 from glmv_cli.tasks.documents import (
     DocumentEvent,
     DocumentPage,
@@ -47,6 +51,7 @@ class ReadOptions:
 
     pages: str | None = None  # --pages (None: all)
     password: str | None = None
+    page_timeout: float = DEFAULT_PAGE_TIMEOUT_S  # per page step, in the reader's worker
     vision: VisionMode = "auto"
     max_image_tokens: int = 1024
     dpi: float | None = None
@@ -60,7 +65,7 @@ class ReadOptions:
 class PdfReading:
     """An open PDF and the plan of which pages to read (the first half)."""
 
-    doc: PdfDocument
+    doc: PdfReader
     question: str | None
     reading: Reading
     options: ReadOptions
@@ -93,7 +98,7 @@ def open_reading(file: Path, question: str | None, options: ReadOptions,
     started = time.perf_counter()
     strategy, why = (("all", "--transcribe") if options.transcribe
                      else choose_strategy(question, options.read))
-    with open_pdf(file, options.password) as doc:
+    with PdfReader.open(file, options.password, options.page_timeout) as doc:
         indexes = parse_pages(options.pages, doc.page_count, name=doc.name)
         reading = plan_reading(doc, indexes, question, strategy, why, vision=options.vision,
                                max_image_tokens=options.max_image_tokens, dpi=options.dpi,

@@ -23,17 +23,11 @@ from glmv_cli.engine.base import Engine
 from glmv_cli.engine.events import Answer, Event
 from glmv_cli.engine.request import Request
 from glmv_cli.engine.transcript import Transcript
-from glmv_cli.errors import ContextOverflowError, Interrupted
+from glmv_cli.errors import ContextOverflowError, InputError, Interrupted
 from glmv_cli.inputs.image import PreparedImage
 from glmv_cli.inputs.media import Media, Text
-from glmv_cli.inputs.pdf import (
-    PageMode,
-    PdfDocument,
-    VisionMode,
-    choose_mode,
-    page_content,
-    render_page,
-)
+from glmv_cli.inputs.pdf import PageContent, PageMode, VisionMode, choose_mode
+from glmv_cli.inputs.pdf_worker import PdfReader, SkippedPage
 
 MAP_MAX_TOKENS = 1024  # per page group: notes, not essays
 MAP_THINK_BUDGET = 384  # thinking tokens per page group before the notes are forced
@@ -66,7 +60,7 @@ TRANSCRIBE = ("Transcribe this page into Markdown, exactly as written: headings 
               "headings, lists as lists, tables as Markdown tables, and figures as a short "
               "[Figure: ...] description. Output only the Markdown.")
 
-StepKind = Literal["answer", "map", "combine", "reduce", "transcribe", "text-layer"]
+StepKind = Literal["answer", "map", "combine", "reduce", "transcribe", "text-layer", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -80,30 +74,66 @@ class DocumentPage:
     image: PreparedImage | None
     prepare_s: float  # seconds to read and render it
     tokens: int = 0  # prompt tokens, once counted
+    # Why the page could not be read or rendered (past --page-timeout or the memory limit,
+    # or damaged); it then goes in as its text layer, if it has one.
+    skipped: str | None = None
 
     def parts(self) -> tuple[Media, ...]:
         """The page labelled with its number, so that the model can cite it."""
         if self.image is not None:
             return (Text(f"Page {self.number}:\n"), self.image, Text("\n\n"))
-        body = self.text.strip() or "(this page has no text)"
+        body = self.text.strip() or ("(this page could not be read)" if self.skipped
+                                     else "(this page has no text)")
         return (Text(f"Page {self.number}:\n{body}\n\n"),)
 
 
-def prepare_pages(pdf: PdfDocument, indexes: Sequence[int], vision: VisionMode,
+def prepare_pages(reader: PdfReader, indexes: Sequence[int], vision: VisionMode,
                   max_image_tokens: int, dpi: float | None = None,
                   on_page: Callable[[int, int], None] | None = None) -> list[DocumentPage]:
-    """Read each page's text layer, decide text or image, and render the image pages."""
+    """Read each page's text layer, decide text or image, and render the image pages.
+
+    A page the reader skips (past its time or memory limit, or damaged) goes in as its text
+    layer where it has one, with the reason in `skipped`; InputError when no page at all
+    could be read.
+    """
     pages = []
     for i, index in enumerate(indexes):
         if on_page:
             on_page(i, len(indexes))
-        t0 = time.perf_counter()
-        content = page_content(pdf, index)
-        mode, reason = choose_mode(content, vision)
-        image = render_page(pdf, index, max_image_tokens, dpi).image if mode == "image" else None
-        pages.append(DocumentPage(index + 1, mode, reason, content.text, image,
-                                  time.perf_counter() - t0))
+        pages.append(_prepare_page(reader, index, vision, max_image_tokens, dpi))
+    if pages and all(p.skipped and not p.text.strip() for p in pages):
+        first = pages[0].skipped or ""
+        raise InputError(f"{reader.name}: no page could be read (page {pages[0].number}: "
+                         f"{first})", hint="raise --page-timeout" if "took over" in first
+                         else None)
     return pages
+
+
+def _prepare_page(reader: PdfReader, index: int, vision: VisionMode, max_image_tokens: int,
+                  dpi: float | None) -> DocumentPage:
+    t0 = time.perf_counter()
+    # Only `auto` needs the layout (it costs time on pages of countless vector paths).
+    content = reader.content(index, layout=vision == "auto")
+    if isinstance(content, SkippedPage):
+        # When the layout was what took too long, the text alone may still come.
+        text = reader.content(index, layout=False) if vision == "auto" else content
+        return _skipped(content, text, t0)
+    mode, reason = choose_mode(content, vision)
+    image = None
+    if mode == "image":
+        rendered = reader.render(index, max_image_tokens, dpi)
+        if isinstance(rendered, SkippedPage):
+            return _skipped(rendered, content, t0)
+        image = rendered.image
+    return DocumentPage(index + 1, mode, reason, content.text, image, time.perf_counter() - t0)
+
+
+def _skipped(skip: SkippedPage, content: PageContent | SkippedPage, t0: float
+             ) -> DocumentPage:
+    text = content.text if isinstance(content, PageContent) else ""
+    use = "its text layer is used" if text.strip() else "it has no text layer to use"
+    return DocumentPage(skip.number, "text", f"skipped: {skip.reason}; {use}", text, None,
+                        time.perf_counter() - t0, skipped=skip.reason)
 
 
 def count_tokens(engine: Engine, pages: Sequence[DocumentPage]) -> list[DocumentPage]:
@@ -259,10 +289,13 @@ def transcribe_document(engine: Engine, pages: Sequence[DocumentPage],
     total = len(pages)
     for i, page in enumerate(pages, start=1):
         if page.image is None:
-            step = StepStart(i, total, "text-layer", (page.number,), True, page.tokens)
+            kind: StepKind = "skipped" if page.skipped else "text-layer"
+            step = StepStart(i, total, kind, (page.number,), True, page.tokens)
             yield step
             tr = Transcript()
-            for event in (Answer(_tidy(page.text)),):
+            body = _tidy(page.text) if page.text.strip() or not page.skipped else (
+                "(this page could not be read)")
+            for event in (Answer(body),):
                 tr.add(event)
                 yield event
             end = StepEnd(step, tr)

@@ -23,15 +23,9 @@ from typing import Any, Literal
 from glmv_cli.engine.cost import CpuEstimate, estimate_cpu, estimate_text_tokens
 from glmv_cli.engine.prompt import IMAGE_WRAP
 from glmv_cli.errors import UsageError
-from glmv_cli.inputs.pdf import (
-    PageMode,
-    PdfDocument,
-    VisionMode,
-    choose_mode,
-    page_content,
-    render_size,
-)
-from glmv_cli.inputs.pdf_outline import OutlineEntry, read_outline
+from glmv_cli.inputs.pdf import PageMode, VisionMode, choose_mode
+from glmv_cli.inputs.pdf_outline import OutlineEntry
+from glmv_cli.inputs.pdf_worker import PdfReader, SkippedPage
 from glmv_cli.tasks.documents import ANSWER_RESERVE, DocumentPage, prepare_pages
 from glmv_cli.tasks.ranking import PageIndex, PageText, make_query, section_titles
 
@@ -117,19 +111,28 @@ class PageSurvey:
     look_tokens: int = 0  # estimated tokens of a cheap look (image pages without text)
 
 
-def survey_pages(pdf: PdfDocument, indexes: Sequence[int], vision: VisionMode,
+def survey_pages(pdf: PdfReader, indexes: Sequence[int], vision: VisionMode,
                  max_image_tokens: int, dpi: float | None = None,
                  on_page: Callable[[int, int], None] | None = None) -> list[PageSurvey]:
-    """Read each page's text layer and price it, without rendering anything."""
+    """Read each page's text layer and price it, without rendering anything.
+
+    A page the reader skips (past its limits, or damaged) cannot be ranked: it counts as
+    a page without text, with no cheap look; reading it is left to prepare_pages, which
+    reports it.
+    """
     pages = []
     for i, index in enumerate(indexes):
         if on_page:
             on_page(i, len(indexes))
-        # The text in the PDF's own order: ranking counts words, and the pages read are
-        # read again, in reading order, by prepare_pages.
-        content = page_content(pdf, index, sort=False)
-        mode, reason = choose_mode(content, vision)
         number = index + 1
+        # The text in the PDF's own order: ranking counts words, and the pages read are
+        # read again, in reading order, by prepare_pages. Only `auto` needs the layout.
+        content = pdf.content(index, layout=vision == "auto", sort=False)
+        if isinstance(content, SkippedPage):
+            pages.append(PageSurvey(number, "", "text", f"skipped: {content.reason}",
+                                    _text_tokens(number, ""), False, False))
+            continue
+        mode, reason = choose_mode(content, vision)
         if mode == "image":
             tokens = _image_tokens(pdf, index, max_image_tokens, dpi)
         else:
@@ -142,9 +145,11 @@ def survey_pages(pdf: PdfDocument, indexes: Sequence[int], vision: VisionMode,
     return pages
 
 
-def _image_tokens(pdf: PdfDocument, index: int, max_image_tokens: int,
+def _image_tokens(pdf: PdfReader, index: int, max_image_tokens: int,
                   dpi: float | None) -> int:
-    w, h = render_size(pdf, index, max_image_tokens, dpi)
+    size = pdf.render_size(index, max_image_tokens, dpi)
+    w, h = ((28, 28 * max_image_tokens) if isinstance(size, SkippedPage)  # the most it takes
+            else size)
     return (w // 28) * (h // 28) + IMAGE_WRAP + _label_tokens(index + 1)
 
 
@@ -342,7 +347,7 @@ class Reading:
         return self.plan
 
 
-def plan_reading(pdf: PdfDocument, indexes: Sequence[int], question: str | None,
+def plan_reading(pdf: PdfReader, indexes: Sequence[int], question: str | None,
                  strategy: Strategy, why: str, *, vision: VisionMode, max_image_tokens: int,
                  dpi: float | None, budget: int | None, gpu_layers: int | None = None,
                  priced: bool = False, on_page: Callable[[int, int], None] | None = None
@@ -357,12 +362,12 @@ def plan_reading(pdf: PdfDocument, indexes: Sequence[int], question: str | None,
     assert question
     budget = budget or default_budget(gpu_in_use(gpu_layers))
     survey = survey_pages(pdf, indexes, vision, max_image_tokens, dpi, on_page)
-    outline = read_outline(pdf)
+    outline = pdf.outline()
     return Reading(plan_ranked(survey, question, why, budget, outline), question, survey,
                    outline)
 
 
-def prepare_plan(pdf: PdfDocument, plan: ReadingPlan, vision: VisionMode,
+def prepare_plan(pdf: PdfReader, plan: ReadingPlan, vision: VisionMode,
                  max_image_tokens: int, dpi: float | None = None,
                  on_page: Callable[[int, int], None] | None = None) -> list[DocumentPage]:
     """The pages the plan reads, prepared for the model in document order; a cheap look

@@ -21,6 +21,7 @@ from glmv_cli.inputs.video import (
     VideoPlan,
     plan_frames,
 )
+from glmv_cli.inputs.video_worker import VideoReader
 
 DEFAULT_QUESTION = "Describe what happens in this video."
 # Text tokens per frame around its image: the timestamp after it, give or take.
@@ -43,7 +44,7 @@ class VideoOptions:
                            self.max_frame_tokens, self.start, self.end)
 
 
-def read_video(vf: VideoFile, plan: VideoPlan,
+def read_video(vf: VideoFile | VideoReader, plan: VideoPlan,
                on_frame: Callable[[int, int], None] | None = None) -> tuple[Video, str | None]:
     """The planned frames as media, and a warning when the file gave fewer than planned."""
     frames = tuple(vf.read(plan, on_frame))

@@ -30,7 +30,7 @@ import pymupdf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from glmv_cli.inputs.pdf import open_pdf
+from glmv_cli.inputs.pdf_worker import PdfReader
 from glmv_cli.tasks.documents import prepare_pages
 from tests.pdf_files import (
     PARAGRAPH,
@@ -76,7 +76,7 @@ def main() -> None:
         image_pages = {}
         for _ in range(args.runs):
             for mode in ("auto", "always"):
-                with open_pdf(pdf_path) as pdf:
+                with PdfReader.open(pdf_path) as pdf:
                     t0 = time.perf_counter()
                     pages = prepare_pages(pdf, range(pdf.page_count), mode,
                                           args.max_image_tokens)

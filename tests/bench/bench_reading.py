@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from glmv_cli.engine.cost import format_duration
-from glmv_cli.inputs.pdf import open_pdf
+from glmv_cli.inputs.pdf_worker import PdfReader
 from glmv_cli.tasks.reading import (
     CPU_BUDGET,
     choose_strategy,
@@ -53,7 +53,7 @@ def quality(tmp: Path, budget: int) -> None:
     for name, facts, seed, chinese in reports:
         path = tmp / f"{name}.pdf"
         planted = make_report(path, facts, seed=seed, chinese=chinese)
-        with open_pdf(path) as pdf:
+        with PdfReader.open(path) as pdf:
             indexes = list(range(pdf.page_count))
             every = plan_all([i + 1 for i in indexes], "--read all",
                              survey_pages(pdf, indexes, "auto", MAX_IMAGE_TOKENS))
@@ -100,7 +100,7 @@ def planning(tmp: Path, n_pages: int) -> None:
     make_report(path, FACTS_EN[:10], pages=n_pages, seed=5)
     question = FACTS_EN[3].question
     t0 = time.perf_counter()
-    with open_pdf(path) as pdf:
+    with PdfReader.open(path) as pdf:
         strategy, why = choose_strategy(question, "auto")
         plan = plan_reading(pdf, list(range(pdf.page_count)), question, strategy, why,
                             vision="auto", max_image_tokens=MAX_IMAGE_TOKENS, dpi=None,

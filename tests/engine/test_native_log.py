@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 
-from glmv_cli import app
+from glmv_cli import signals
 from glmv_cli.engine import native_log
 from glmv_cli.errors import Interrupted
 
@@ -24,7 +24,7 @@ class _PressesCtrlC:
 
 
 def test_ctrl_c_inside_the_log_callback_is_not_lost(monkeypatch) -> None:
-    previous = signal.signal(signal.SIGINT, app._on_sigint)
+    previous = signal.signal(signal.SIGINT, signals._on_stop_signal)
     monkeypatch.setattr(native_log, "_verbose", True)
     outcome = "lost"
     try:

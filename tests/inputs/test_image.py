@@ -24,6 +24,7 @@ from glmv_cli.inputs.image import (
     MIN_TOKENS,
     PATCH,
     PreparedImage,
+    decode_image,
     prepare_image,
     target_size,
 )
@@ -487,7 +488,8 @@ def big_photo(width: int, height: int, **params: object) -> bytes:
 
 
 def test_large_jpeg_is_decoded_in_draft_mode(draft_calls: list) -> None:
-    prepared = prepare_image(Source("camera.jpg", big_photo(4000, 3000)), max_tokens=256)
+    # (In this process, where the spy is: prepare_image runs the same code in a worker.)
+    prepared = decode_image(Source("camera.jpg", big_photo(4000, 3000)), max_tokens=256)
 
     target = target_size(4000, 3000, 256)
     assert (prepared.width, prepared.height) == target
@@ -505,7 +507,7 @@ def test_rotated_large_jpeg_asks_draft_for_the_stored_orientation(draft_calls: l
     exif[0x0112] = 6
     data = big_photo(4000, 3000, exif=exif)
 
-    prepared = prepare_image(Source("camera.jpg", data), max_tokens=256)
+    prepared = decode_image(Source("camera.jpg", data), max_tokens=256)
 
     tw, th = target_size(3000, 4000, 256)
     assert (prepared.width, prepared.height) == (tw, th)

@@ -334,3 +334,15 @@ def _zero_frames(path: Path) -> Path:
     writer.release()
     avi.rename(path)
     return path
+
+
+def test_planning_is_bounded_by_the_frames_not_the_sampling_times():
+    """A container that claims a huge duration for few frames (a damaged header): the plan
+    must not step through billions of sampling times (the fuzzer found one that took 70 s)."""
+    import time
+
+    info = VideoInfo("x.avi", 64, 48, fps=1e-4, frame_count=8, duration=80_000.0)
+    t0 = time.monotonic()
+    plan = plan_frames(info, fps=1000)  # 160 million sampling times
+    assert time.monotonic() - t0 < 1
+    assert [f.index for f in plan.frames] == [0, 2, 4, 6]

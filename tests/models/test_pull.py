@@ -16,6 +16,7 @@ import pytest
 
 from glmv_cli.errors import DownloadError, ExitCode
 from tests.conftest import TINY_MMPROJ, TINY_MODEL, make_image
+from tests.interrupting import PROMPT_EXIT_S, record
 from tests.models.conftest import (
     BIG,
     BIG_FILE,
@@ -73,11 +74,15 @@ def test_ctrl_c_mid_download_leaves_nothing_half_written(home, hub, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "glmv_cli", "pull", "big:q4_k_m"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
     stalled = hub.stalled.wait(60)
+    t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
+    took = time.monotonic() - t0
     hub.release.set()
     assert stalled, err
+    record("a download", took)
     assert proc.returncode == ExitCode.INTERRUPTED, err
+    assert took < PROMPT_EXIT_S
     assert err.decode() == "glmv: interrupted\n"
     assert not snapshot(home, BIG_FILE).exists()
     assert not [p for p in Path(home["HF_HUB_CACHE"]).rglob("blobs/*")]

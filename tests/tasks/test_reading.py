@@ -10,7 +10,7 @@ import pymupdf
 import pytest
 
 from glmv_cli.errors import UsageError
-from glmv_cli.inputs.pdf import open_pdf
+from glmv_cli.inputs.pdf_worker import PdfReader
 from glmv_cli.tasks.expansion import parse_terms
 from glmv_cli.tasks.reading import (
     CPU_BUDGET,
@@ -37,7 +37,7 @@ def report(tmp_path_factory) -> tuple[Path, list]:
 def plan(path: Path, question: str | None, read: str = "auto", budget: int = CPU_BUDGET,
          pages: list[int] | None = None, **kw):
     strategy, why = choose_strategy(question, read)  # type: ignore[arg-type]
-    with open_pdf(path) as pdf:
+    with PdfReader.open(path) as pdf:
         indexes = pages if pages is not None else list(range(pdf.page_count))
         return plan_reading(pdf, indexes, question, strategy, why, vision="auto",
                             max_image_tokens=1024, dpi=None, budget=budget, **kw)
