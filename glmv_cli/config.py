@@ -6,6 +6,7 @@
     threads = 8
     gpu_layers = -1
     temperature = 0.6
+    cache_size = "4GB"         # the prefix cache's cap (see `glmv cache`)
 
 Values become the commands' defaults; flags and GLMV_MODEL still win over them. Sampling
 settings here also win over the model's recommended ones from the registry.
@@ -41,7 +42,12 @@ KEYS: dict[str, tuple[type, float | None]] = {
     "top_k": (int, 0),
     "top_p": (float, 0.0),
     "repeat_penalty": (float, 0.0),
+    "cache_size": (str, None),
 }
+DEFAULT_CACHE_SIZE = "4GB"
+_UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "KIB": 1 << 10, "M": 1000**2, "MB": 1000**2,
+          "MIB": 1 << 20, "G": 1000**3, "GB": 1000**3, "GIB": 1 << 30, "T": 1000**4,
+          "TB": 1000**4, "TIB": 1 << 40}
 _KIND_NAMES = {str: "a string", int: "an integer", float: "a number"}
 ENDPOINTS = "endpoints"
 # [endpoints.NAME] keys -> (type, lowest allowed value); `url` is required.
@@ -95,7 +101,26 @@ def _load(path: Path) -> tuple[dict[str, Any], dict[str, Endpoint]]:
             raise ConfigError(f"{path}:{line}: unknown setting '{key}' "
                               f"(known: {', '.join([*KEYS, ENDPOINTS])})")
         _check(path, line, key, value, *KEYS[key])
+        if key == "cache_size" and parse_size(value) is None:
+            raise ConfigError(f"{path}:{line}: 'cache_size' must be a size such as "
+                              f"\"4GB\" or \"500MB\", not {value!r}")
     return data, _endpoints(path, text, tables)
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes in "4GB", "500 MB", "2GiB" or "1.5G"; None if it is not a size."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
+    if not m or m.group(2).upper() not in _UNITS:
+        return None
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def cache_bytes() -> int:
+    """The prefix cache's size cap: config.toml's `cache_size`, else DEFAULT_CACHE_SIZE."""
+    value = load_config().get("cache_size", DEFAULT_CACHE_SIZE)
+    return parse_size(value) or 0
 
 
 def _endpoints(path: Path, text: str, tables: Any) -> dict[str, Endpoint]:

@@ -1,4 +1,5 @@
-"""Where glmv keeps its own files: the config dir (config.toml, the user's models.toml).
+"""Where glmv keeps its own files: the config dir (config.toml, the user's models.toml)
+and the cache dir (saved model states).
 
 Model weights live in the Hugging Face cache (HF_HOME / HF_HUB_CACHE), where other tools
 already look for them; glmv does not copy them anywhere else.
@@ -21,6 +22,17 @@ def config_dir() -> Path:
     from platformdirs import user_config_path
 
     return user_config_path(APP, appauthor=False)
+
+
+def cache_dir() -> Path:
+    """Where saved model states live: `$GLMV_CACHE_DIR` if set, else the platform's
+    cache dir (~/.cache/glmv on Linux). Safe to delete at any time."""
+    path = os.environ.get("GLMV_CACHE_DIR")
+    if path:
+        return Path(path).expanduser()
+    from platformdirs import user_cache_path
+
+    return user_cache_path(APP, appauthor=False)
 
 
 def config_file() -> Path:

@@ -41,12 +41,25 @@ def image(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def engine() -> Iterator[LlamaEngine]:
-    """One loaded tiny engine for the whole session (loading takes ~0.1 s, but adds up)."""
+def _shared_engine() -> Iterator[LlamaEngine]:
     eng = LlamaEngine(TINY, EngineSettings(threads=2))
     eng.load()
     yield eng
     eng.close()
+
+
+@pytest.fixture
+def engine(_shared_engine: LlamaEngine) -> LlamaEngine:
+    """One loaded tiny engine for the whole session (loading takes ~0.1 s, but adds up),
+    with no state kept from an earlier test: each test sees the engine's own reuse only."""
+    _shared_engine.forget()
+    return _shared_engine
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets an empty prefix cache of its own (`glmv` subprocesses included)."""
+    monkeypatch.setenv("GLMV_CACHE_DIR", str(tmp_path / "glmv-cache"))
 
 
 @dataclass

@@ -19,6 +19,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from glmv_cli import paths
+from glmv_cli.config import cache_bytes
 from glmv_cli.engine.request import DEFAULT_MAX_TOKENS, Request, Sampling
 from glmv_cli.engine.settings import EngineSettings
 from glmv_cli.inputs.image import (
@@ -174,6 +176,11 @@ class EngineOptions(OptionGroup):
         "--context", min=64, rich_help_panel=PERFORMANCE, show_default=False,
         help="Cap on the context window \\[default: the model's, 64K]; glmv sizes the "
              "context to the prompt plus --max-tokens within it.")] = None
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", rich_help_panel=PERFORMANCE,
+        help="Neither read nor save the prefix cache (the model state after the images, "
+             "which makes a second question about them start in seconds; see `glmv "
+             "cache`).")] = False
 
     def settings(self, verbose: bool = False, max_image_tokens: int | None = None
                  ) -> EngineSettings:
@@ -182,7 +189,9 @@ class EngineOptions(OptionGroup):
         return EngineSettings(threads=self.threads, gpu_layers=self.gpu_layers,
                               context_limit=self.context,
                               max_image_tokens=max_image_tokens or self.max_image_tokens,
-                              verbose=verbose)
+                              verbose=verbose,
+                              cache_dir=None if self.no_cache else paths.cache_dir(),
+                              cache_bytes=cache_bytes())
 
 
 @dataclasses.dataclass(frozen=True)

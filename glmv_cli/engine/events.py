@@ -63,6 +63,37 @@ class Timings:
     prefill_s: float = 0.0
     generate_s: float = 0.0
     per_image_encode_s: list[float] = field(default_factory=list)
+    # From the start of the request (after any model load) to the first generated token.
+    first_token_s: float = 0.0
+    restore_s: float = 0.0  # reading a cached state from disk
+
+
+@dataclass
+class CacheUse:
+    """What the caches saved a request.
+
+    `prefix`: the state after the system prompt and media was "hit" (read from the disk
+    cache), "memory" (still held from an earlier request of this process), "miss"
+    (computed), or "off" (no cache: --no-cache, or an engine without one).
+    `images_hit` / `images_encoded`: image encodings read from the cache / computed.
+    `saved_s`: the seconds the reused work cost when it was first done, less the restore.
+    """
+
+    prefix: Literal["hit", "memory", "miss", "off"] = "off"
+    images_hit: int = 0
+    images_encoded: int = 0
+    saved_s: float = 0.0
+
+    @property
+    def images(self) -> str:
+        """One word for the image level: none, hit, miss, partial or off."""
+        if self.prefix == "off":
+            return "off"
+        if not (self.images_hit or self.images_encoded):
+            return "none"
+        if not self.images_encoded:
+            return "hit"
+        return "partial" if self.images_hit else "miss"
 
 
 @dataclass(frozen=True)
@@ -77,6 +108,7 @@ class Done:
     usage: Usage
     timings: Timings
     context_full: bool = False
+    cache: CacheUse = field(default_factory=CacheUse)
 
     @property
     def truncated(self) -> bool:

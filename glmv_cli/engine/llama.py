@@ -14,7 +14,7 @@ import ctypes
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +23,9 @@ import llama_cpp.mtmd_cpp as mtmd
 
 from glmv_cli.engine import native_log, prompt
 from glmv_cli.engine.base import Capabilities
-from glmv_cli.engine.events import Done, Event, Progress, Timings, Usage
+from glmv_cli.engine.cache_keys import chain, file_identity, pixels_key
+from glmv_cli.engine.cache_store import CacheStore
+from glmv_cli.engine.events import CacheUse, Done, Event, Progress, Timings, Usage
 from glmv_cli.engine.parse import StreamParser
 from glmv_cli.engine.prompt import (
     ANSWER_OPEN,
@@ -35,6 +37,7 @@ from glmv_cli.engine.prompt import (
     NO_THINK,
     THINK_OPEN,
     ImageSlot,
+    Piece,
     Segment,
 )
 from glmv_cli.engine.request import Request, Sampling
@@ -42,7 +45,7 @@ from glmv_cli.engine.sampler import TokenSampler
 from glmv_cli.engine.schema_grammar import schema_grammar
 from glmv_cli.engine.settings import EngineSettings
 from glmv_cli.errors import NATIVE_THREAD, ContextOverflowError, Interrupted, ModelError
-from glmv_cli.inputs.media import Media
+from glmv_cli.inputs.media import Media, Text
 from glmv_cli.models.gguf_check import check_pair
 from glmv_cli.models.ref import LocalModel
 
@@ -58,9 +61,35 @@ LOAD_ABORT_WAIT_S = 0.3
 _NO_CALLBACK = mtmd.mtmd_helper_post_decode_callback()  # a NULL function pointer
 _NO_ABORT = llama_cpp.ggml_abort_callback()  # likewise
 
-# A piece of the evaluated prefix: text tokens, or one image as mtmd chunks (with what
-# progress calls it).
-_PrefixItem = list[int] | tuple[mtmd.mtmd_input_chunks_p, str]
+# A state is worth saving to disk when its prefix holds an image or this many tokens.
+CACHE_MIN_TOKENS = 1024
+
+
+@dataclass
+class _Item:
+    """One piece of the prompt, with the chained key of the prompt up to and including it
+    (engine/cache_keys.py). Text is tokenized up front; an image goes through mtmd only
+    when it must be evaluated (`chunks`)."""
+
+    key: str
+    text: list[int] | None = None
+    image: ImageSlot | None = None
+    chunks: mtmd.mtmd_input_chunks_p | None = None
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """What the KV cache holds after an item: the next position (M-RoPE positions are
+    not token counts), the tokens so far, and the seconds they took to compute."""
+
+    key: str
+    n_past: int
+    text_tokens: int
+    image_tokens: int
+    cost_s: float
+
+
+_START = _Mark("", 0, 0, 0, 0.0)
 
 
 def gpu_offload_available() -> bool:
@@ -80,7 +109,8 @@ def check_gguf(path: Path, what: str) -> None:
 class LlamaEngine:
     """A GGUF text model plus its mmproj, loaded once and asked many times."""
 
-    capabilities = Capabilities(grammar=True, think_budget=True, exact_counts=True)
+    capabilities = Capabilities(grammar=True, think_budget=True, exact_counts=True,
+                                state_cache=True)
 
     def __init__(self, model: LocalModel, settings: EngineSettings | None = None) -> None:
         self.model = model
@@ -95,6 +125,16 @@ class LlamaEngine:
         self._piece_buf = ctypes.create_string_buffer(256)
         self._banned: list[int] | None = None  # control tokens a grammar's answer excludes
         self.load_s = 0.0
+        # What sequence 0 of the KV cache holds: a mark per prompt item evaluated, in
+        # order (None where a state restored from disk skipped the items before it).
+        # A request that starts like the last one evaluates only what differs.
+        self._marks: list[_Mark | None] = []
+        self._store = (CacheStore(self.settings.cache_dir, self.settings.cache_bytes)
+                       if self.settings.cache_dir is not None else None)
+        self._state_key = ""  # the chain every prompt key starts from (set by load)
+        self._vision_key = ""  # likewise for image encodings
+        self._use_gpu = False
+        self.encodes = 0  # image encodes run (the caches' tests count them)
         # Ctrl-C sets this; llama.cpp polls it between the nodes of a decode's graph.
         self._abort = threading.Event()
         self._abort_callback = llama_cpp.ggml_abort_callback(lambda _: self._abort.is_set())
@@ -109,6 +149,12 @@ class LlamaEngine:
 
     def load(self) -> None:
         """Load the text model and the vision projector (a no-op once loaded)."""
+        self._load_text()
+        self._load_vision()
+
+    def _load_text(self) -> None:
+        """Load the text model. The projector waits until an image must be encoded: a
+        request whose state comes from the cache never needs it."""
         if self._model is not None:
             return
         s, files = self.settings, self.model
@@ -141,8 +187,27 @@ class LlamaEngine:
             raise ModelError(
                 f"{files.model} is a '{arch}' model; glmv runs GLM-4.1V / GLM-4.6V (arch 'glm4')"
             )
+        self._use_gpu = use_gpu and mparams.n_gpu_layers != 0
+        self._tag_ids = frozenset(self._single_token(t) for t in MEANINGFUL_TAGS)
+        self._stop_ids = {self._single_token(t) for t in END_OF_TURN}
+        self._marker = mtmd.mtmd_default_marker()
+        # What makes a state or an image encoding: the files, llama.cpp, the settings that
+        # change the numbers (see engine/cache_keys.py).
+        version = getattr(llama_cpp, "__version__", "?")
+        mmproj_id = file_identity(files.mmproj)
+        self._vision_key = chain("glmv-image-encoding-1", mmproj_id, version, self._use_gpu)
+        self._state_key = chain("glmv-state-1", file_identity(files.model), mmproj_id, version,
+                                s.flash_attn, self._use_gpu, mparams.n_gpu_layers, N_BATCH)
+        self.load_s = time.perf_counter() - t0
+
+    def _load_vision(self) -> None:
+        if self._mtmd:
+            return
+        self._load_text()
+        s, files = self.settings, self.model
+        t0 = time.perf_counter()
         cparams = mtmd.mtmd_context_params_default()
-        cparams.use_gpu = use_gpu and mparams.n_gpu_layers != 0
+        cparams.use_gpu = self._use_gpu
         cparams.print_timings = False
         cparams.n_threads = self.threads
         cparams.flash_attn_type = self._flash_attn_type()
@@ -151,19 +216,17 @@ class LlamaEngine:
         cparams.image_max_tokens = s.max_image_tokens
         native_log.clear()
         # The projector is read whole (no memory map, no progress hook): not abortable.
-        self._mtmd = self._native(mtmd.mtmd_init_from_file, str(files.mmproj).encode(),
-                                  model, cparams, abortable=False)
-        if not self._mtmd:
+        ctx = self._native(mtmd.mtmd_init_from_file, str(files.mmproj).encode(),
+                           self._model, cparams, abortable=False)
+        if not ctx:
             reason = native_log.last_error("it does not fit this model")
             self.close()
             raise ModelError(f"mmproj {files.mmproj} does not match the model: {reason}")
-        if not mtmd.mtmd_support_vision(self._mtmd):
+        self._mtmd = ctx
+        if not mtmd.mtmd_support_vision(ctx):
             self.close()
             raise ModelError(f"mmproj {files.mmproj} has no vision encoder")
-        self._tag_ids = frozenset(self._single_token(t) for t in MEANINGFUL_TAGS)
-        self._stop_ids = {self._single_token(t) for t in END_OF_TURN}
-        self._marker = mtmd.mtmd_default_marker()
-        self.load_s = time.perf_counter() - t0
+        self.load_s += time.perf_counter() - t0
 
     def close(self) -> None:
         if self._abandoned:
@@ -174,12 +237,18 @@ class LlamaEngine:
         if self._ctx:
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
+        self._marks = []
         if self._mtmd:
             mtmd.mtmd_free(self._mtmd)
             self._mtmd = None
         if self._model:
             llama_cpp.llama_model_free(self._model)
             self._model = None
+
+    def forget(self) -> None:
+        """Drop the state kept from earlier requests: the next is evaluated whole."""
+        if self._ctx:
+            self._rewind(0)
 
     def __enter__(self) -> LlamaEngine:
         return self
@@ -193,7 +262,7 @@ class LlamaEngine:
 
     @property
     def n_ctx_train(self) -> int:
-        self.load()
+        self._load_text()
         return int(llama_cpp.llama_model_n_ctx_train(self._model))
 
     @property
@@ -206,12 +275,12 @@ class LlamaEngine:
     # -- counting, for callers that plan (documents) -----------------------------------
 
     def count_media(self, media: tuple[Media, ...]) -> int:
-        self.load()
+        self._load_text()
         return self._count_segments(prompt.media_segments(media))
 
     def count_prompt(self, request: Request) -> int:
-        self.load()
-        segments = [*prompt.prefix(request.system, request.media),
+        self._load_text()
+        segments = [*prompt.prefix(request.system, request.media, request.history),
                     *prompt.question_pieces(request.question)]
         think = request.think and request.think_budget != 0
         return (self._count_segments(segments)
@@ -231,49 +300,43 @@ class LlamaEngine:
             request = replace(request, grammar=schema_grammar(request.schema))
         if self._abandoned:
             raise ModelError("the engine was left unusable by an interrupted image encode")
+        cache = CacheUse(prefix="off" if self._store is None else "miss")
         try:
             if self._model is None:
                 yield Progress("load", "Loading model")
-                self.load()
+                self._load_text()
                 timings.load_s = self.load_s
-            yield from self._answer(request, usage, timings)
+            yield from self._answer(request, usage, timings, cache)
         except Interrupted:
             if self._abandoned:
                 raise  # the process must leave now, without a Done
-            yield Done("interrupted", usage, timings)
+            yield Done("interrupted", usage, timings, cache=cache)
 
-    def _answer(self, request: Request, usage: Usage, timings: Timings) -> Iterator[Event]:
-        prefix = self._tokenize_prefix(request)
+    def _answer(self, request: Request, usage: Usage, timings: Timings,
+                cache: CacheUse) -> Iterator[Event]:
+        t_start = time.perf_counter()
+        load_before = self.load_s
+        think = request.think and request.think_budget != 0
+        forced_text = THINK_OPEN if think else NO_THINK
+        prefix = self._items(prompt.prefix(request.system, request.media, request.history),
+                             self._state_key)
+        n_prefix = len(prefix)
+        items = prefix + self._items(
+            [*prompt.question_pieces(request.question), Piece(forced_text, True)],
+            prefix[-1].key if prefix else self._state_key)
+        usage.forced_tokens = len(self.tokenize(forced_text, special=True))
+
         try:
-            suffix: list[int] = []
-            for piece in prompt.question_pieces(request.question):
-                suffix += self.tokenize(piece.text, special=piece.control)
-            think = request.think and request.think_budget != 0
-            forced_text = THINK_OPEN if think else NO_THINK
-            forced = self.tokenize(forced_text, special=True)
-            usage.forced_tokens = len(forced)
-
-            text_tokens, image_tokens = _count_tokens(prefix)
-            usage.prompt_text_tokens = text_tokens + len(suffix)
-            usage.image_tokens = image_tokens
-            prompt_total = usage.prompt_tokens + len(forced)
-            self._ensure_context(prompt_total, request.max_tokens)
-            usage.n_ctx = self._n_ctx
-
-            # Prefix: system prompt and media. The state after it does not depend on the
-            # question, which is where a prefix cache can save and restore.
-            n_past = yield from self._eval_prefix(prefix, timings)
+            n_past = yield from self._eval_prompt(items, n_prefix, request, usage, timings,
+                                                  cache)
         finally:
             if not self._abandoned:  # an abandoned encode may still be reading them
-                for item in prefix:
-                    if not isinstance(item, list):
-                        mtmd.mtmd_input_chunks_free(item[0])
-
-        t0 = time.perf_counter()
-        yield Progress("prefill", "Reading the question")
-        n_past = self._decode_tokens(suffix + forced, n_past, logits_last=True)
-        timings.prefill_s += time.perf_counter() - t0
-        n_used = prompt_total
+                for item in items:
+                    if item.chunks is not None:
+                        mtmd.mtmd_input_chunks_free(item.chunks)
+                        item.chunks = None
+        timings.load_s += self.load_s - load_before  # the projector, if it was needed
+        n_used = usage.prompt_tokens + usage.forced_tokens
 
         parser = StreamParser()
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -292,6 +355,8 @@ class LlamaEngine:
         try:
             while True:
                 tok = sampler.sample(self._ctx)
+                if not timings.first_token_s:
+                    timings.first_token_s = time.perf_counter() - t_start
                 stop = tok in self._stop_ids or llama_cpp.llama_vocab_is_eog(self._vocab, tok)
                 if stop and (grammar is None or constrained):
                     finish = "stop"
@@ -340,25 +405,150 @@ class LlamaEngine:
             timings.generate_s = time.perf_counter() - t0
         yield from parser.feed(decoder.decode(b"", final=True))
         yield from parser.finish()
-        yield Done(finish, usage, timings, context_full)
+        yield Done(finish, usage, timings, context_full, cache)
 
     # -- prompt evaluation -------------------------------------------------------------
 
-    def _tokenize_prefix(self, request: Request) -> list[_PrefixItem]:
-        """The prefix in prompt order: text as token lists, each image as mtmd chunks."""
-        items: list[_PrefixItem] = []
-        try:
-            for seg in prompt.prefix(request.system, request.media):
-                if isinstance(seg, ImageSlot):
-                    items.append((self._tokenize_image(seg), seg.what))
-                else:
-                    items.append(self.tokenize(seg.text, special=seg.control))
-        except BaseException:
-            for item in items:
-                if not isinstance(item, list):
-                    mtmd.mtmd_input_chunks_free(item[0])
-            raise
+    def _items(self, segments: list[Segment], key: str) -> list[_Item]:
+        """The segments as items with keys chained on from `key`; text tokenized, images
+        not yet."""
+        items: list[_Item] = []
+        for seg in segments:
+            if isinstance(seg, ImageSlot):
+                img = seg.image
+                key = chain(key, "image", pixels_key(img.rgb, img.width, img.height))
+                items.append(_Item(key, image=seg))
+            else:
+                tokens = self.tokenize(seg.text, special=seg.control)
+                if not tokens:
+                    continue  # (an empty question: nothing to evaluate, nothing to key)
+                key = chain(key, "text", seg.control, seg.text)
+                items.append(_Item(key, text=tokens))
         return items
+
+    def _eval_prompt(self, items: list[_Item], n_prefix: int, request: Request,
+                     usage: Usage, timings: Timings, cache: CacheUse) -> Iterator[Event]:
+        """Bring the KV cache to the state after `items`, evaluating only what neither
+        memory (the last request's state) nor the disk cache holds. Returns the next
+        position; the logits of the last item's last token are ready."""
+        start = self._reusable(items)
+        if start >= n_prefix or any(item.image is not None for item in items[:start]):
+            cache.prefix = "memory"  # the images at least, if not the whole prefix
+        saved = self._marks[start - 1] if start else None
+        # A conversation's later turns are not saved: their prefixes (the earlier answers
+        # included) come back in this process's memory, not in another process.
+        disk = self._store is not None and not request.history \
+            and _worth_saving(items[:n_prefix])
+        restore = None
+        if start < n_prefix and disk:
+            restore = self._store.get("prefix", items[n_prefix - 1].key)
+            if restore is not None:
+                start, saved = n_prefix, _mark_from(items[n_prefix - 1].key, restore[0])
+        todo = range(start, len(items))
+        n_images = sum(items[i].image is not None for i in todo)
+        if n_images and not self._mtmd:
+            yield Progress("load", "Loading the vision encoder")
+            self._load_vision()
+        for i in todo:
+            slot = items[i].image
+            if slot is not None:
+                items[i].chunks = self._tokenize_image(slot)
+        base = saved or _START
+        text = base.text_tokens + sum(len(items[i].text or ()) for i in todo)
+        image = base.image_tokens
+        for i in todo:
+            chunks = items[i].chunks
+            if chunks is not None:
+                t, m = _chunk_counts(chunks)
+                text, image = text + t, image + m
+        usage.prompt_text_tokens = text - usage.forced_tokens
+        usage.image_tokens = image
+        self._ensure_context(text + image, request.max_tokens, keep=0 if restore else start)
+        usage.n_ctx = self._n_ctx
+
+        if restore is not None:
+            t0 = time.perf_counter()
+            if not self._set_state(restore[1]):
+                raise ModelError("llama.cpp could not read a cached state back "
+                                 "(run `glmv cache clear`)")
+            timings.restore_s = time.perf_counter() - t0
+            self._marks = [None] * (n_prefix - 1) + [saved]
+            cache.prefix = "hit"
+        else:
+            self._rewind(start)
+        if saved is not None:
+            cache.saved_s = max(0.0, saved.cost_s - timings.restore_s)
+
+        mark = base
+        image_i = 0
+        for i in todo:
+            item = items[i]
+            if i == n_prefix:
+                yield Progress("prefill", "Reading the question")
+            t0 = time.perf_counter()
+            if item.chunks is not None:
+                image_i += 1
+                n_past = yield from self._eval_image(item.chunks, item.image, image_i,
+                                                     n_images, mark.n_past, timings, cache)
+            else:
+                tokens = item.text or []
+                if len(tokens) > N_BATCH:  # long text (a system prompt, a page): say so
+                    yield Progress("prefill", f"Reading the prompt ({len(tokens)} tokens)")
+                n_past = self._decode_tokens(tokens, mark.n_past, logits_last=i == len(items) - 1)
+                timings.prefill_s += time.perf_counter() - t0
+            t, m = (_chunk_counts(item.chunks) if item.chunks is not None
+                    else (len(item.text or ()), 0))
+            mark = _Mark(item.key, n_past, mark.text_tokens + t, mark.image_tokens + m,
+                         mark.cost_s + time.perf_counter() - t0)
+            self._marks.append(mark)
+            if i == n_prefix - 1 and disk and cache.prefix != "hit":
+                self._save_prefix(mark, items[:n_prefix], request)
+        return mark.n_past
+
+    def _reusable(self, items: list[_Item]) -> int:
+        """How many leading items the KV cache already holds the state after (never all:
+        the last item is evaluated again for its logits)."""
+        for n in range(min(len(self._marks), len(items) - 1), 0, -1):
+            mark = self._marks[n - 1]
+            if mark is not None and mark.key == items[n - 1].key:
+                return n
+        return 0
+
+    def _rewind(self, n: int) -> None:
+        """Keep the state after the first `n` items; drop everything evaluated since."""
+        mem = llama_cpp.llama_get_memory(self._ctx)
+        if n == 0:
+            llama_cpp.llama_memory_clear(mem, True)
+        else:
+            mark = self._marks[n - 1]
+            assert mark is not None
+            llama_cpp.llama_memory_seq_rm(mem, 0, mark.n_past, -1)
+        del self._marks[n:]
+
+    def _get_state(self) -> ctypes.Array[ctypes.c_uint8]:
+        size = llama_cpp.llama_state_seq_get_size(self._ctx, 0)
+        buf = (ctypes.c_uint8 * size)()
+        n = llama_cpp.llama_state_seq_get_data(self._ctx, buf, size, 0)
+        return (ctypes.c_uint8 * n).from_buffer(buf) if n != size else buf
+
+    def _set_state(self, data: bytearray | ctypes.Array[ctypes.c_uint8]) -> bool:
+        """Load sequence 0's state (from _get_state); False if llama.cpp refused it."""
+        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), True)
+        buf = ((ctypes.c_uint8 * len(data)).from_buffer(data)
+               if isinstance(data, bytearray) else data)
+        if llama_cpp.llama_state_seq_set_data(self._ctx, buf, len(data), 0) == 0:
+            llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), True)
+            self._marks = []
+            return False
+        return True
+
+    def _save_prefix(self, mark: _Mark, prefix: list[_Item], request: Request) -> None:
+        """Save the state after the prompt's prefix, for later questions about it."""
+        assert self._store is not None
+        meta = {"n_past": mark.n_past, "text_tokens": mark.text_tokens,
+                "image_tokens": mark.image_tokens, "cost_s": mark.cost_s}
+        self._store.put("prefix", mark.key, _describe(prefix, request, mark), meta,
+                        self._get_state())
 
     def _tokenize_image(self, slot: ImageSlot) -> mtmd.mtmd_input_chunks_p:
         """One image through mtmd: `<|begin_of_image|>`, the image chunk, `<|end_of_image|>`."""
@@ -379,45 +569,55 @@ class LlamaEngine:
             mtmd.mtmd_bitmap_free(bitmap)
         return chunks
 
-    def _eval_prefix(self, prefix: list[_PrefixItem], timings: Timings) -> Iterator[Event]:
-        """Evaluate the prefix; returns the next position (M-RoPE positions, not tokens)."""
-        n_past = 0
-        n_images = sum(not isinstance(item, list) for item in prefix)
-        image_i = 0
-        for item in prefix:
-            if isinstance(item, list):
-                if len(item) > N_BATCH:  # long text (a system prompt, a page): say so
-                    yield Progress("prefill", f"Reading the prompt ({len(item)} tokens)")
+    def _eval_image(self, chunks: mtmd.mtmd_input_chunks_p, slot: ImageSlot | None,
+                    image_i: int, n_images: int, n_past: int, timings: Timings,
+                    cache: CacheUse) -> Iterator[Event]:
+        """Evaluate one image's chunks (its wrap tokens and its embeddings)."""
+        assert slot is not None
+        for i in range(mtmd.mtmd_input_chunks_size(chunks)):
+            chunk = mtmd.mtmd_input_chunks_get(chunks, i)
+            if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
                 t0 = time.perf_counter()
-                n_past = self._decode_tokens(item, n_past, logits_last=False)
+                n_past = self._decode_tokens(_chunk_tokens(chunk), n_past, logits_last=False)
                 timings.prefill_s += time.perf_counter() - t0
-                continue
-            chunks, what = item
-            image_i += 1
-            for i in range(mtmd.mtmd_input_chunks_size(chunks)):
-                chunk = mtmd.mtmd_input_chunks_get(chunks, i)
-                if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
-                    t0 = time.perf_counter()
-                    n_past = self._decode_tokens(_chunk_tokens(chunk), n_past, logits_last=False)
-                    timings.prefill_s += time.perf_counter() - t0
-                else:
-                    n_past = yield from self._eval_image(chunk, what, image_i, n_images,
-                                                         n_past, timings)
+            else:
+                n_past = yield from self._eval_embeddings(chunk, slot, image_i, n_images,
+                                                          n_past, timings, cache)
         return n_past
 
-    def _eval_image(self, chunk: mtmd.mtmd_input_chunk_p, what: str, image_i: int,
-                    n_images: int, n_past: int, timings: Timings) -> Iterator[Event]:
+    def _eval_embeddings(self, chunk: mtmd.mtmd_input_chunk_p, slot: ImageSlot,
+                         image_i: int, n_images: int, n_past: int, timings: Timings,
+                         cache: CacheUse) -> Iterator[Event]:
+        what = slot.what
         n_tok = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
-        yield Progress("encode", f"Encoding {what} ({n_tok} tokens)", image_i - 1, n_images)
-        t0 = time.perf_counter()
-        # The vision encoder has no abort hook: Ctrl-C here leaves it running.
-        if self._native(mtmd.mtmd_encode_chunk, self._mtmd, chunk, abortable=False) != 0:
-            raise ModelError(f"image encoder failed: {native_log.last_error('unknown error')}")
-        encode_s = time.perf_counter() - t0
-        timings.encode_s += encode_s
-        timings.per_image_encode_s.append(encode_s)
+        n_floats = n_tok * llama_cpp.llama_model_n_embd_inp(self._model)
+        key = chain(self._vision_key, pixels_key(slot.image.rgb, slot.image.width,
+                                                 slot.image.height), n_tok)
+        hit = self._store.get("image", key) if self._store is not None else None
+        if hit is not None and len(hit[1]) == 4 * n_floats:
+            embd = ctypes.cast((ctypes.c_uint8 * len(hit[1])).from_buffer(hit[1]),
+                               ctypes.POINTER(ctypes.c_float))
+            cache.images_hit += 1
+            cache.saved_s += float(hit[0]["meta"].get("encode_s", 0.0))
+        else:
+            yield Progress("encode", f"Encoding {what} ({n_tok} tokens)", image_i - 1, n_images)
+            t0 = time.perf_counter()
+            # The vision encoder has no abort hook: Ctrl-C here leaves it running.
+            if self._native(mtmd.mtmd_encode_chunk, self._mtmd, chunk, abortable=False) != 0:
+                raise ModelError(
+                    f"image encoder failed: {native_log.last_error('unknown error')}")
+            encode_s = time.perf_counter() - t0
+            self.encodes += 1
+            cache.images_encoded += self._store is not None
+            timings.encode_s += encode_s
+            timings.per_image_encode_s.append(encode_s)
+            embd = mtmd.mtmd_get_output_embd(self._mtmd)
+            if self._store is not None:
+                img = slot.image
+                self._store.put("image", key, f"{img.source}: {what} ({n_tok} tokens)",
+                                {"encode_s": encode_s, "n_tokens": n_tok},
+                                ctypes.string_at(embd, 4 * n_floats))
         yield Progress("prefill", f"Reading {what} into the context", image_i - 1, n_images)
-        embd = mtmd.mtmd_get_output_embd(self._mtmd)
         t0 = time.perf_counter()
         new_n_past = llama_cpp.llama_pos(0)
         rc = self._native(
@@ -510,8 +710,12 @@ class LlamaEngine:
             n_past += len(part)
         return n_past
 
-    def _ensure_context(self, prompt_tokens: int, max_tokens: int) -> None:
-        """A context that holds the prompt and `max_tokens`, capped at the model's window."""
+    def _ensure_context(self, prompt_tokens: int, max_tokens: int, keep: int) -> None:
+        """A context that holds the prompt and `max_tokens`, capped at the model's window.
+
+        The state after the first `keep` prompt items survives a context that has to grow
+        (it is copied over); anything else the context held may be dropped.
+        """
         limit = self.context_limit
         if prompt_tokens + 1 > limit:
             raise ContextOverflowError(
@@ -520,11 +724,15 @@ class LlamaEngine:
             )
         want = min(limit, prompt_tokens + max_tokens)
         if self._ctx and self._n_ctx >= want:
-            llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), True)
             return
+        kept = None
         if self._ctx:
+            if keep:
+                self._rewind(keep)
+                kept = self._get_state()
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
+        self._marks = self._marks[:keep] if kept is not None else []
         params = llama_cpp.llama_context_default_params()
         # llama.cpp clamps n_batch to the n_ctx asked for, and mtmd's image batches hold
         # n_batch tokens: a context below N_BATCH, reused later for a bigger image, aborts.
@@ -535,6 +743,7 @@ class LlamaEngine:
         params.flash_attn_type = self._flash_attn_type()
         ctx = llama_cpp.llama_init_from_model(self._model, params)
         if not ctx:
+            self._marks = []
             raise ModelError(
                 f"cannot create a {want}-token context: "
                 + native_log.last_error("out of memory?"),
@@ -543,6 +752,8 @@ class LlamaEngine:
         self._ctx, self._n_ctx = ctx, llama_cpp.llama_n_ctx(ctx)
         if self._batch is None:
             self._batch = llama_cpp.llama_batch_init(N_BATCH, 0, 1)
+        if kept is not None and not self._set_state(kept):
+            raise ModelError("llama.cpp could not move the state to a larger context")
 
     # -- tokens ------------------------------------------------------------------------
 
@@ -655,19 +866,43 @@ def _chunk_tokens(chunk: mtmd.mtmd_input_chunk_p) -> list[int]:
     return [ptr[i] for i in range(n.value)]
 
 
-def _count_tokens(prefix: list[_PrefixItem]) -> tuple[int, int]:
-    """(text tokens, image tokens) in the prefix, as llama.cpp and mtmd tokenized it."""
+def _chunk_counts(chunks: mtmd.mtmd_input_chunks_p) -> tuple[int, int]:
+    """(text tokens, image tokens) in one image's chunks, as mtmd tokenized it."""
     text = image = 0
-    for item in prefix:
-        if isinstance(item, list):
-            text += len(item)
-            continue
-        chunks = item[0]
-        for i in range(mtmd.mtmd_input_chunks_size(chunks)):
-            chunk = mtmd.mtmd_input_chunks_get(chunks, i)
-            n = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
-            if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
-                text += n
-            else:
-                image += n
+    for i in range(mtmd.mtmd_input_chunks_size(chunks)):
+        chunk = mtmd.mtmd_input_chunks_get(chunks, i)
+        n = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
+        if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
+            text += n
+        else:
+            image += n
     return text, image
+
+
+def _worth_saving(prefix: list[_Item]) -> bool:
+    """A prefix with an image, or long text, costs more to compute than to read back."""
+    return any(item.image is not None for item in prefix) or \
+        sum(len(item.text or ()) for item in prefix) >= CACHE_MIN_TOKENS
+
+
+def _mark_from(key: str, header: dict[str, Any]) -> _Mark:
+    meta = header["meta"]
+    return _Mark(key, int(meta["n_past"]), int(meta["text_tokens"]),
+                 int(meta["image_tokens"]), float(meta["cost_s"]))
+
+
+def _describe(prefix: list[_Item], request: Request, mark: _Mark) -> str:
+    """What a saved state holds, in words, for `glmv cache ls`."""
+    sources: dict[str, int] = {}
+    for item in prefix:
+        if item.image is not None:
+            src = item.image.image.source
+            sources[src] = sources.get(src, 0) + 1
+    parts = [src if n == 1 else f"{src} ({n} images)" for src, n in sources.items()]
+    if any(isinstance(m, Text) for m in request.media):
+        parts.append("text")
+    if request.system:
+        parts.append("system prompt")
+    if request.history:
+        parts.append(f"{len(request.history)} earlier turns")
+    return f"{', '.join(parts) or 'prompt'} ({mark.text_tokens + mark.image_tokens} tokens)"

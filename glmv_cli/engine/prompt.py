@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from glmv_cli.engine.request import Turn
 from glmv_cli.inputs.media import Media, PreparedImage, Text, Video
 from glmv_cli.inputs.video import format_time
 
@@ -32,6 +33,7 @@ GRAMMAR_TAGS = (ANSWER_CLOSE, BOX_OPEN, BOX_CLOSE)
 END_OF_TURN = ("<|user|>", "<|endoftext|>", "<|observation|>")
 
 ASSISTANT = "<|assistant|>\n"
+USER = "<|user|>"
 # Forced continuations: close thinking and open the answer (reference bench script).
 FORCE_ANSWER = THINK_CLOSE + ANSWER_OPEN
 NO_THINK = THINK_OPEN + THINK_CLOSE + ANSWER_OPEN
@@ -67,7 +69,7 @@ def head(system: str | None) -> list[Piece]:
     pieces = [Piece("[gMASK]<sop>", True)]
     if system:
         pieces += [Piece("<|system|>", True), Piece("\n" + system)]
-    return [*pieces, Piece("<|user|>", True), Piece("\n")]
+    return [*pieces, Piece(USER, True), Piece("\n")]
 
 
 def media_segments(media: tuple[Media, ...]) -> list[Segment]:
@@ -94,9 +96,19 @@ def media_segments(media: tuple[Media, ...]) -> list[Segment]:
     return segments
 
 
-def prefix(system: str | None, media: tuple[Media, ...]) -> list[Segment]:
-    """Everything before the question: the part of the prompt a cache can reuse."""
-    return [*head(system), *media_segments(media)]
+def prefix(system: str | None, media: tuple[Media, ...],
+           history: tuple[Turn, ...] = ()) -> list[Segment]:
+    """Everything before the question: the part of the prompt a cache can reuse.
+
+    Earlier turns of a conversation come first, each as the reference's chat template
+    keeps it: the user's media and question, then the assistant's answer without its
+    thinking.
+    """
+    segments: list[Segment] = [*head(system)]
+    for turn in history:
+        segments += [*media_segments(turn.media), *question_pieces(turn.question),
+                     Piece(turn.answer), Piece(USER, True), Piece("\n")]
+    return [*segments, *media_segments(media)]
 
 
 def question_pieces(question: str) -> list[Piece]:

@@ -33,6 +33,16 @@ class Sampling:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """An earlier question and its answer, in a conversation (`glmv chat`). Its media were
+    given with that question; the answer is kept without the thinking."""
+
+    question: str
+    answer: str
+    media: tuple[Media, ...] = ()
+
+
+@dataclass(frozen=True)
 class Request:
     """One question about some media.
 
@@ -57,6 +67,8 @@ class Request:
     # A JSON Schema the answer must follow (`--schema`): the local engine samples the
     # answer under a grammar made from it, a remote one asks for structured output.
     schema: dict[str, Any] | None = None
+    # Earlier turns of a conversation, oldest first; `media` belongs to this question.
+    history: tuple[Turn, ...] = ()
 
     @property
     def images(self) -> tuple[PreparedImage, ...]:

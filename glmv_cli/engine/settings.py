@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from glmv_cli.inputs.image import DEFAULT_MAX_IMAGE_TOKENS
 
@@ -22,6 +23,10 @@ class EngineSettings:
     max_image_tokens: int = DEFAULT_MAX_IMAGE_TOKENS
     flash_attn: bool = True  # 7x faster, 20x leaner on large images (even on a CPU)
     verbose: bool = False  # llama.cpp's own log lines on stderr
+    # The prefix cache (engine/cache_store.py): its directory, None for no cache, and
+    # its size cap in bytes.
+    cache_dir: Path | None = None
+    cache_bytes: int = 4 << 30
 
     @property
     def cores(self) -> int:

@@ -55,6 +55,7 @@ def step_object(end: StepEnd, model: str, valid: list[int]) -> dict[str, Any]:
         "truncated": r["truncated"],
         "usage": r["usage"],
         "timings": r["timings"],
+        "cache": r["cache"],
     }
 
 
@@ -103,6 +104,18 @@ def document_object(result: DocumentTranscript, model: str, info: DocumentInfo,
         "steps": steps,
         "usage": usage,
         "timings": timings,
+        "cache": _cache_summary(steps),
     })
     return obj
 
+
+def _cache_summary(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The steps' cache use in one object: `prefix` is "hit" only when every step's was."""
+    uses = [s["cache"] for s in steps if s.get("cache")]
+    prefixes = {u["prefix"] for u in uses}
+    prefix = (prefixes.pop() if len(prefixes) == 1
+              else "partial" if prefixes & {"hit", "memory"} else "miss")
+    return {"prefix": prefix if uses else "off",
+            "steps_hit": sum(u["prefix"] in ("hit", "memory") for u in uses),
+            "images_hit": sum(u["images_hit"] for u in uses),
+            "saved_s": round(sum(u["saved_s"] for u in uses), 3)}

@@ -47,6 +47,7 @@ def result_object(transcript: Transcript, model: str,
         ],
         "usage": usage,
         "timings": _timings(done) if done else {},
+        "cache": cache_object(done) if done else None,
         **(extra or {}),
     }
 
@@ -56,6 +57,13 @@ def settings_object(request: Request) -> dict[str, Any]:
     recommended values and the user's flags were applied)."""
     return {**asdict(request.sampling), "max_tokens": request.max_tokens,
             "think": request.think, "think_budget": request.think_budget}
+
+
+def cache_object(done: Done) -> dict[str, Any]:
+    """`--json`'s `cache`: what the prefix cache saved this request (see events.CacheUse)."""
+    c = done.cache
+    return {"prefix": c.prefix, "images": c.images, "images_hit": c.images_hit,
+            "saved_s": round(c.saved_s, 3)}
 
 
 def _timings(done: Done) -> dict[str, Any]:

@@ -12,8 +12,12 @@ def stats_line(done: Done) -> str:
     parts = [f"{u.image_tokens} image + {u.prompt_text_tokens} text tokens in"]
     if t.load_s:
         parts.append(f"load {t.load_s:.1f}s")
-    if u.image_tokens:
-        parts.append(f"encode {t.encode_s:.1f}s")
+    reused = {"hit": "cached prefix", "memory": "prefix kept from the last question"}
+    if done.cache.prefix in reused:
+        parts.append(f"{reused[done.cache.prefix]} (saved {done.cache.saved_s:.1f}s)")
+    elif u.image_tokens:
+        hits = done.cache.images_hit
+        parts.append(f"encode {t.encode_s:.1f}s" + (f" ({hits} cached)" if hits else ""))
     parts.append(f"prefill {t.prefill_s:.1f}s")
     rate = u.generated_tokens / t.generate_s if t.generate_s > 0 else 0.0
     parts.append(f"{u.generated_tokens} tokens out at {rate:.1f}/s")

@@ -149,7 +149,8 @@ def test_no_question_describes_the_image(glmv, image):
 
 def test_verbose_shows_llama_cpp_logs(glmv, image):
     quiet = glmv("ask", str(image), "q", "--max-tokens", "2")
-    loud = glmv("ask", str(image), "q", "--max-tokens", "2", "--verbose")
+    # (--no-cache: a cached prefix would never load the vision encoder, nor log it.)
+    loud = glmv("ask", str(image), "q", "--max-tokens", "2", "--verbose", "--no-cache")
     assert "llama_model_loader" not in quiet.stderr
     assert "llama_model_loader" in loud.stderr and "clip" in loud.stderr
     assert loud.stdout == quiet.stdout

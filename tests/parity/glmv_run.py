@@ -60,10 +60,11 @@ def run(engine: LlamaEngine, media: tuple[Media, ...], question: str,
         max_tokens: int) -> Fed:
     """Ask the engine; return what it was fed and what it sampled."""
     engine.load()
+    engine.forget()  # the whole prompt evaluated: nothing kept from an earlier case
     fed = Fed()
     n_vocab = llama_cpp.llama_vocab_n_tokens(engine._vocab)
-    decode_tokens, eval_image, make_sampler = (
-        engine._decode_tokens, engine._eval_image, engine._make_sampler)
+    decode_tokens, eval_embeddings, make_sampler = (
+        engine._decode_tokens, engine._eval_embeddings, engine._make_sampler)
 
     def probe_decode(tokens: list[int], n_past: int, logits_last: bool) -> int:
         if fed.first_logits is None:  # the prompt, not generated tokens fed back
@@ -72,12 +73,13 @@ def run(engine: LlamaEngine, media: tuple[Media, ...], question: str,
                 fed.tokens.append(tok)
         return decode_tokens(tokens, n_past, logits_last)
 
-    def probe_image(chunk: Any, what: str, image_i: int, n_images: int, n_past: int,
-                    timings: Any) -> Iterator[Any]:
+    def probe_image(chunk: Any, slot: Any, image_i: int, n_images: int, n_past: int,
+                    timings: Any, cache: Any) -> Iterator[Any]:
         image = mtmd.mtmd_input_chunk_get_tokens_image(chunk)
         nx, ny = mtmd.mtmd_image_tokens_get_nx(image), mtmd.mtmd_image_tokens_get_ny(image)
         n_tok = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
-        new_n_past = yield from eval_image(chunk, what, image_i, n_images, n_past, timings)
+        new_n_past = yield from eval_embeddings(chunk, slot, image_i, n_images, n_past,
+                                                timings, cache)
         # The encoder's output (vision tower and projector) stays until the next encode.
         n_embd = llama_cpp.llama_model_n_embd(engine._model)
         embd = np.ctypeslib.as_array(mtmd.mtmd_get_output_embd(engine._mtmd),
@@ -91,12 +93,12 @@ def run(engine: LlamaEngine, media: tuple[Media, ...], question: str,
         return _Recorder(make_sampler(*args, **kwargs), fed, n_vocab)
 
     engine._decode_tokens = probe_decode  # type: ignore[method-assign]
-    engine._eval_image = probe_image  # type: ignore[method-assign]
+    engine._eval_embeddings = probe_image  # type: ignore[method-assign]
     engine._make_sampler = probe_sampler  # type: ignore[method-assign]
     try:
         events = list(engine.generate(Request(question, media=media, sampling=GREEDY,
                                               max_tokens=max_tokens)))
     finally:
-        del engine._decode_tokens, engine._eval_image, engine._make_sampler
+        del engine._decode_tokens, engine._eval_embeddings, engine._make_sampler
     assert isinstance(events[-1], Done), events[-1]
     return fed

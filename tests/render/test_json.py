@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
-from glmv_cli.engine.events import Box
+from glmv_cli.engine.events import Box, CacheUse
 from glmv_cli.inputs.image import PreparedImage
 from glmv_cli.render.json import JsonRenderer
 from tests.render.fakes import events, play
 
 KEYS = {"answer", "thinking", "boxes", "truncated", "finish_reason", "model", "inputs",
-        "usage", "timings"}
+        "usage", "timings", "cache"}
 
 
 def image(source: str = "cat.png", original_size=(2000, 1000)) -> PreparedImage:
@@ -94,3 +95,14 @@ def test_non_ascii_answer_is_kept_readable():
 
     assert obj["answer"] == "猫"
     assert "猫" in text
+
+
+def test_cache_use_is_reported():
+    evs = events()
+    evs[-1] = replace(evs[-1], cache=CacheUse(prefix="miss", images_hit=1, images_encoded=1,
+                                               saved_s=12.3456))
+    _, obj = render(evs)
+    assert obj["cache"] == {"prefix": "miss", "images": "partial", "images_hit": 1,
+                            "saved_s": 12.346}
+    _, off = render(events())
+    assert off["cache"] == {"prefix": "off", "images": "off", "images_hit": 0, "saved_s": 0.0}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from glmv_cli.engine.events import Done, Timings, Usage
+from glmv_cli.engine.events import CacheUse, Done, Timings, Usage
 from glmv_cli.render.summary import stats_line, truncation_warning
-from tests.render.fakes import done
+from tests.render.fakes import done, timings, usage
 
 
 def test_stats_line_reports_tokens_phases_and_rate():
@@ -30,3 +30,16 @@ def test_truncation_warning_only_when_cut_off_by_length():
     assert "--max-tokens" in warning
     assert truncation_warning(done("stop")) is None
     assert truncation_warning(done("interrupted")) is None
+
+
+def test_stats_line_says_what_the_cache_saved():
+    hit = Done("stop", usage(), Timings(prefill_s=0.1, generate_s=2.0),
+               cache=CacheUse(prefix="hit", saved_s=95.24))
+    assert stats_line(hit) == ("256 image + 10 text tokens in · cached prefix (saved 95.2s)"
+                               " · prefill 0.1s · 30 tokens out at 15.0/s")
+    kept = Done("stop", usage(), Timings(generate_s=2.0),
+                cache=CacheUse(prefix="memory", saved_s=3.0))
+    assert "prefix kept from the last question (saved 3.0s)" in stats_line(kept)
+    images = Done("stop", usage(), timings(), cache=CacheUse(prefix="miss", images_hit=2,
+                                                             images_encoded=1))
+    assert "encode 0.5s (2 cached)" in stats_line(images)
