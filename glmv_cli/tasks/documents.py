@@ -33,6 +33,10 @@ MAP_MAX_TOKENS = 1024  # per page group: notes, not essays
 MAP_THINK_BUDGET = 384  # thinking tokens per page group before the notes are forced
 ANSWER_RESERVE = 4096  # room kept for the final answer when deciding whether all fits
 MARGIN = 16  # tokens of slack for what we do not count exactly (tags forced later)
+# Tokens planned for the user's question whatever its length, so that a second question
+# about the same document groups its pages the same way and finds them in the prefix
+# cache (a longer question takes what it needs; a small context keeps less).
+QUESTION_ROOM = 256
 
 SUMMARY = ("Summarise this document: what it is, its main points and its conclusions. "
            "Cite the pages you draw on as (p. N).")
@@ -208,7 +212,12 @@ def answer_document(engine: Engine, pages: Sequence[DocumentPage], question: str
     media = tuple(part for p in pages for part in p.parts())
     prompt = ANSWER.format(question=question) if question else SUMMARY
     weight = sum(p.tokens for p in pages)
-    if weight + _overhead(engine, template, prompt) + limits.answer_reserve <= limits.n_ctx:
+    room = _question_room(engine, template, question, limits.n_ctx)
+
+    def overhead(text: str) -> int:
+        return _prompt_overhead(engine, template, text) + room
+
+    if weight + overhead(prompt) + limits.answer_reserve <= limits.n_ctx:
         result.strategy = "single"
         step = StepStart(1, 1, "answer", _numbers(pages), True, weight)
         yield from _run(engine, step, replace(template, question=prompt, media=media), result)
@@ -227,7 +236,7 @@ def answer_document(engine: Engine, pages: Sequence[DocumentPage], question: str
                 else summary.format(pages=span, n=n_pages))
 
     def fits(sizes: Sequence[int], nums: Sequence[int], notes: bool = False) -> bool:
-        need = sum(sizes) + _overhead(engine, template, map_text(nums, notes))
+        need = sum(sizes) + overhead(map_text(nums, notes))
         return need + limits.map_max_tokens <= limits.n_ctx
 
     groups = _group(len(pages), lambda g: fits([pages[i].tokens for i in g],
@@ -251,7 +260,7 @@ def answer_document(engine: Engine, pages: Sequence[DocumentPage], question: str
         parts = [Text(f"Notes on pages {page_span(nums)}:\n{body}\n\n") for nums, body in notes]
         sizes = [engine.count_media((p,)) for p in parts]
         all_pages = tuple(n for nums, _ in notes for n in nums)
-        need = sum(sizes) + _overhead(engine, template, final_prompt)
+        need = sum(sizes) + overhead(final_prompt)
         if need + limits.answer_reserve <= limits.n_ctx or len(notes) == 1:
             step = StepStart(len(result.steps) + 1, len(result.steps) + 1, "reduce", all_pages,
                              True, sum(sizes))
@@ -331,9 +340,22 @@ def _map_settings(template: Request, limits: Limits) -> Request:
                    schema=None, answer_reserve=0)
 
 
-def _overhead(engine: Engine, template: Request, question: str) -> int:
+def _prompt_overhead(engine: Engine, template: Request, text: str) -> int:
     """Prompt tokens around the media: the turn head, the question, the assistant turn."""
-    return engine.count_prompt(replace(template, question=question, media=())) + MARGIN
+    return engine.count_prompt(replace(template, question=text, media=())) + MARGIN
+
+
+def _question_room(engine: Engine, template: Request, question: str | None,
+                   n_ctx: int) -> int:
+    """Tokens to add to a prompt's count so that questions up to QUESTION_ROOM tokens
+    long (a sixteenth of a small context) all count the same."""
+    room = min(QUESTION_ROOM, n_ctx // 16)
+    if not question:
+        return room
+    blank = replace(template, media=())
+    used = (engine.count_prompt(replace(blank, question=question))
+            - engine.count_prompt(replace(blank, question="")))
+    return max(0, room - used)
 
 
 def _group(n: int, fits: Callable[[list[int]], bool],
