@@ -18,6 +18,7 @@ from glmv_cli.commands.ask import HELP as ASK_HELP
 from glmv_cli.commands.ask import ask
 from glmv_cli.commands.batch import HELP as BATCH_HELP
 from glmv_cli.commands.batch import batch
+from glmv_cli.commands.cache import cache_app
 from glmv_cli.commands.code import HELP as CODE_HELP
 from glmv_cli.commands.code import code
 from glmv_cli.commands.doctor import HELP as DOCTOR_HELP
@@ -64,6 +65,7 @@ app.command("pull", help=PULL_HELP, rich_help_panel="Models")(pull)
 app.command("models", help=MODELS_HELP, rich_help_panel="Models")(models)
 app.command("rm", help=RM_HELP, no_args_is_help=True, rich_help_panel="Models")(rm)
 app.command("doctor", help=DOCTOR_HELP, rich_help_panel="Models")(doctor)
+app.add_typer(cache_app, name="cache", rich_help_panel="Models")
 
 
 def _version(value: bool) -> None:
