@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import threading
 import traceback
 
 import typer
@@ -19,6 +18,8 @@ from glmv_cli.commands.ask import ask
 from glmv_cli.commands.batch import HELP as BATCH_HELP
 from glmv_cli.commands.batch import batch
 from glmv_cli.commands.cache import cache_app
+from glmv_cli.commands.chat import HELP as CHAT_HELP
+from glmv_cli.commands.chat import chat
 from glmv_cli.commands.code import HELP as CODE_HELP
 from glmv_cli.commands.code import code
 from glmv_cli.commands.doctor import HELP as DOCTOR_HELP
@@ -38,7 +39,6 @@ from glmv_cli.commands.video import video
 from glmv_cli.config import load_config
 from glmv_cli.errors import (
     EXIT_CODE_HELP,
-    NATIVE_THREAD,
     ExitCode,
     GlmvError,
     Interrupted,
@@ -55,6 +55,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("ask", help=ASK_HELP, no_args_is_help=True)(ask)
+app.command("chat", help=CHAT_HELP)(chat)
 app.command("batch", help=BATCH_HELP, no_args_is_help=True)(batch)
 app.command("ground", help=GROUND_HELP, no_args_is_help=True)(ground)
 app.command("act", help=ACT_HELP, no_args_is_help=True)(act)
@@ -98,7 +99,7 @@ def main() -> None:
         app(prog_name="glmv")
     except Interrupted:
         message, code = signals.outcome()
-        if _native_work_running():
+        if signals.native_work_running():
             # Ctrl-C left native code computing in a worker (an image encode cannot be
             # aborted): leave now, without running destructors under it.
             _say(message)
@@ -122,11 +123,6 @@ def main() -> None:
             sys.stderr.write(getattr(e, "remote_traceback", ""))
         _fail(f"internal error: {type(e).__name__}: {e} (set GLMV_DEBUG=1 for the traceback)",
               ExitCode.FAILURE)
-
-
-def _native_work_running() -> bool:
-    return any(t.name.startswith(NATIVE_THREAD) and t.is_alive()
-               for t in threading.enumerate())
 
 
 def _say(message: str) -> None:

@@ -9,7 +9,7 @@ import signal
 import threading
 from types import FrameType
 
-from glmv_cli.errors import NATIVE_CALLBACKS, ExitCode, Interrupted
+from glmv_cli.errors import NATIVE_CALLBACKS, NATIVE_THREAD, ExitCode, Interrupted
 
 _stopped_by: int | None = None  # the signal that stopped glmv, once one has
 RESEND_S = 0.02  # how soon a signal that landed in a native callback is sent again
@@ -52,3 +52,14 @@ def outcome() -> tuple[str, ExitCode]:
         return "terminated", ExitCode.TERMINATED
     return "interrupted", ExitCode.INTERRUPTED
 
+
+def terminated() -> bool:
+    """Whether SIGTERM came (Ctrl-C may be caught and carried on from; SIGTERM may not)."""
+    return _stopped_by == signal.SIGTERM
+
+
+def native_work_running() -> bool:
+    """Whether native code still computes in a worker that Ctrl-C left behind (an image
+    encode cannot be aborted): the process must then leave without freeing its memory."""
+    return any(t.name.startswith(NATIVE_THREAD) and t.is_alive()
+               for t in threading.enumerate())
