@@ -289,7 +289,8 @@ def compare(s: Setup, work: Path, size: tuple[int, int], pairs: int,
             usage = glmv_runs[0].extra["usage"]
             n_ctx = max(usage["prompt_text_tokens"] + usage["image_tokens"] + TOKENS, N_BATCH)
         cli_runs.append(run_cli(s, image, image_tokens, n_ctx))
-        if "cache" in rows:  # same image, new question, new process
+        # Same image, new question, new process (where this glmv has a cache at all).
+        if "cache" in rows and glmv_runs[-1].extra["cache"] is not None:
             hits.append(run_glmv(s, image, image_tokens, FOLLOW_UP, cache))
         print(f"  {w}x{h} pair {i + 1}/{pairs}: glmv {glmv_runs[-1].wall_s:.2f} s, "
               f"llama-mtmd-cli {cli_runs[-1].wall_s:.2f} s", flush=True)
@@ -333,7 +334,7 @@ def report(result: dict, pairs: int, rows: set[str]) -> None:
           f"{'1.000':>8s}  {_cache_summary(g)}")
     if "cache" in rows:
         hits = result["hits"]
-        if all(r.extra["cache"] is None for r in hits):
+        if not hits:
             print(f"  {'cache hit':18s} not available (no `cache` in glmv's --json)")
         else:
             ft = median(hits, "first_token_s")
