@@ -11,7 +11,7 @@ import traceback
 
 import typer
 
-from glmv_cli import __version__, signals
+from glmv_cli import VERSION_LINE, signals
 from glmv_cli.commands.act import HELP as ACT_HELP
 from glmv_cli.commands.act import act
 from glmv_cli.commands.ask import HELP as ASK_HELP
@@ -68,7 +68,7 @@ app.command("doctor", help=DOCTOR_HELP, rich_help_panel="Models")(doctor)
 
 def _version(value: bool) -> None:
     if value:
-        print(f"glmv {__version__}")
+        print(VERSION_LINE)
         raise typer.Exit()
 
 

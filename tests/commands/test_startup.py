@@ -30,3 +30,9 @@ def test_help_and_version_load_no_heavy_library() -> None:
         code = ("import sys\nfrom glmv_cli.app import app\n"
                 f"try:\n    app(['{flag}'], prog_name='glmv')\nexcept SystemExit:\n    pass")
         assert loaded_after(code) & HEAVY == set(), flag
+
+
+def test_version_answers_before_the_app_is_imported() -> None:
+    code = ("import sys\nsys.argv = ['glmv', '--version']\n"
+            "from glmv_cli.entry import main\nmain()")
+    assert "typer" not in loaded_after(code)
