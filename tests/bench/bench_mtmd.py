@@ -207,11 +207,15 @@ def glmv_args(s: Setup, image_tokens: int) -> list[str]:
 
 def glmv_figures(p: Proc, obj: dict) -> Figures:
     t = obj.get("timings", {})
+    first = t.get("first_token_s")
+    if first is None and "encode_s" in t:  # a glmv from before first_token_s: about this
+        first = t["encode_s"] + t["prefill_s"]
     return Figures(
-        wall_s=p.wall_s, peak_rss_mb=p.peak_rss_mb, first_token_s=t.get("first_token_s"),
+        wall_s=p.wall_s, peak_rss_mb=p.peak_rss_mb, first_token_s=first,
         encode_s=t.get("encode_s"), prefill_s=t.get("prefill_s"),
         tokens_per_s=t.get("tokens_per_s"), generated=obj.get("usage", {}).get("generated_tokens"),
-        extra={"load_s": t.get("load_s"), "cache": obj.get("cache"), "usage": obj.get("usage")},
+        extra={"load_s": t.get("load_s"), "cache": obj.get("cache"), "usage": obj.get("usage"),
+               "first_token_estimated": "first_token_s" not in t},
     )
 
 
@@ -241,8 +245,9 @@ def run_cli(s: Setup, image: Path, image_tokens: int, n_ctx: int) -> Figures:
         if m := re.search(r"(?:slice encoded|batch encoding done) in (\d+) ms", line):
             encode_ms += float(m.group(1))
         if m := re.search(r"\beval time =\s*([\d.]+) ms /\s*(\d+) runs", line):
-            f.tokens_per_s = int(m.group(2)) / float(m.group(1)) * 1000
             f.generated = int(m.group(2))
+            if float(m.group(1)) > 0:
+                f.tokens_per_s = f.generated / float(m.group(1)) * 1000
     f.encode_s = encode_ms / 1000
     # The answer starts on stdout with the newline printed once the prompt is evaluated,
     # just before the first token is sampled.
@@ -326,6 +331,8 @@ def report(result: dict, pairs: int, rows: set[str]) -> None:
     print(f"  glmv generated {sorted({r.generated for r in g}, key=str)} tokens, "
           f"llama-mtmd-cli timed {sorted({r.generated for r in c}, key=str)} decodes; "
           f"glmv load {fmt(statistics.median(r.extra['load_s'] or 0 for r in g))} s")
+    if any(r.extra["first_token_estimated"] for r in g):
+        print("  (this glmv reports no first_token_s: its first token is encode + prefill)")
     if not rows & {"cache", "chat"}:
         return
     cold = median(g, "first_token_s")
