@@ -10,7 +10,7 @@ import traceback
 
 import typer
 
-from glmv_cli import __version__, signals
+from glmv_cli import VERSION_LINE, signals
 from glmv_cli.commands.act import HELP as ACT_HELP
 from glmv_cli.commands.act import act
 from glmv_cli.commands.ask import HELP as ASK_HELP
@@ -71,7 +71,7 @@ app.add_typer(cache_app, name="cache", rich_help_panel="Models")
 
 def _version(value: bool) -> None:
     if value:
-        print(f"glmv {__version__}")
+        print(VERSION_LINE)
         raise typer.Exit()
 
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import sys
 
-from glmv_cli import signals
+from glmv_cli import VERSION_LINE, signals
 from glmv_cli.errors import Interrupted
 
 
 def main() -> None:
     """Entry point of the `glmv` script and of `python -m glmv_cli`."""
+    if sys.argv[1:] == ["--version"]:
+        # Answered before the app is imported: scripts call this to check the install,
+        # and it needs none of it. (The app's own --version says the same.)
+        print(VERSION_LINE)
+        return
     signals.install()
     try:
         from glmv_cli.app import main as run

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import llama_cpp
 import llama_cpp.mtmd_cpp as mtmd
 
-from glmv_cli.engine import native_log, prompt
+from glmv_cli.engine import malloc, native_log, prompt
 from glmv_cli.engine.base import Capabilities
 from glmv_cli.engine.cache_keys import chain, file_identity, pixels_key
 from glmv_cli.engine.cache_store import CacheStore
@@ -162,6 +162,7 @@ class LlamaEngine:
         check_gguf(files.mmproj, "mmproj file")
         check_pair(files.model, files.mmproj)  # llama.cpp aborts on some pairs: refuse first
         native_log.install(s.verbose)
+        malloc.use_one_arena()  # before the first worker thread allocates
         t0 = time.perf_counter()
         llama_cpp.llama_backend_init()
         use_gpu = gpu_offload_available()

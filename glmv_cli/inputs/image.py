@@ -11,11 +11,14 @@ import io
 import math
 import warnings
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from glmv_cli.errors import InputError
 from glmv_cli.inputs.source import Source
+
+if TYPE_CHECKING:
+    # Pillow is imported where an image is decoded: `glmv --help` does not need it.
+    from PIL import Image
 
 PATCH = 28  # pixels per image token side: patch 14, spatial merge 2
 # The vision tower's patch embedding spans two frames (temporal patch size 2); a still
@@ -106,6 +109,8 @@ def target_size(width: int, height: int, max_tokens: int) -> tuple[int, int]:
 
 def _to_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to RGB, compositing transparency onto white."""
+    from PIL import Image
+
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         # Pillow's own convert('L') clips these at 255; scale the real range instead.
         import numpy as np
@@ -142,6 +147,8 @@ def prepare_image(src: Source, max_tokens: int = DEFAULT_MAX_IMAGE_TOKENS) -> Pr
 
 def decode_image(src: Source, max_tokens: int = DEFAULT_MAX_IMAGE_TOKENS) -> PreparedImage:
     """`prepare_image` in this process, with no limits: what the worker runs."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             # Decoder warnings (e.g. TIFF 'Truncated File Read') would land on stderr;

@@ -42,8 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image
-
 from glmv_cli.errors import InputError, UsageError
 from glmv_cli.inputs.image import MIN_BUDGET, TEMPORAL_PATCH, PreparedImage, target_size
 from glmv_cli.inputs.sniff import HEAD_BYTES, sniff
@@ -489,7 +487,8 @@ class _FrameReader:
 
 def _resized(frame: Any, size: tuple[int, int]) -> Any:
     """BGR array -> RGB array at `size` (bicubic, as prepare_image)."""
-    import numpy as np  # (here: `glmv --help` must not pay for importing it)
+    import numpy as np  # (here: `glmv --help` must not pay for importing either)
+    from PIL import Image
 
     rgb = Image.fromarray(np.ascontiguousarray(frame[:, :, ::-1]))
     if rgb.size != size:

@@ -11,11 +11,14 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from typing import TYPE_CHECKING
 
 from glmv_cli.atomic import write_atomic
 from glmv_cli.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    # Pillow is imported where a picture is drawn: `glmv --help` does not need it.
+    from PIL import Image
 
 # Distinct, saturated colours that read on photos and on screenshots.
 PALETTE = ((255, 40, 40), (40, 200, 40), (40, 120, 255), (255, 170, 0), (220, 40, 220),
@@ -37,6 +40,8 @@ def line_width(size: tuple[int, int]) -> int:
 
 def draw_marks(image: Image.Image, marks: Sequence[Mark]) -> Image.Image:
     """A copy of `image` (RGB) with each mark outlined in its own colour and labelled."""
+    from PIL import ImageDraw, ImageFont
+
     out = image.convert("RGB")
     draw = ImageDraw.Draw(out)
     width = line_width(out.size)
@@ -68,6 +73,8 @@ def draw_marks(image: Image.Image, marks: Sequence[Mark]) -> Image.Image:
 
 def open_oriented(data: bytes, name: str) -> Image.Image:
     """The image in `data` as a viewer shows it (EXIF orientation applied)."""
+    from PIL import Image, ImageOps
+
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
@@ -78,6 +85,8 @@ def open_oriented(data: bytes, name: str) -> Image.Image:
 
 def check_draw_path(path: Path) -> str:
     """The Pillow format for `path`, or UsageError before any work is done."""
+    from PIL import Image
+
     ext = path.suffix.lower()
     fmt = Image.registered_extensions().get(ext)
     if fmt is None or fmt not in Image.SAVE:

@@ -15,14 +15,8 @@ from pathlib import Path
 
 from glmv_cli.engine.request import Request, Turn
 from glmv_cli.errors import UsageError
-from glmv_cli.inputs.image import prepare_image
 from glmv_cli.inputs.media import Media, PreparedImage, Video, images_of
-from glmv_cli.inputs.pdf import parse_pages
-from glmv_cli.inputs.pdf_worker import PdfReader, SkippedPage
 from glmv_cli.inputs.sniff import sniff_file
-from glmv_cli.inputs.source import read_source
-from glmv_cli.inputs.video_worker import VideoReader
-from glmv_cli.tasks.video import VideoOptions, read_video
 
 COMMANDS = {
     "/image PATH": "add an image, a PDF's pages or a video's frames to the conversation",
@@ -72,10 +66,17 @@ def load_media(path: str, max_image_tokens: int, pages: str | None = None,
     """An input for the conversation, and warnings: an image, a PDF's pages as images
     (`pages`, else the first MAX_PDF_PAGES), or a video's frames sampled as `glmv video`
     does."""
+    # (The readers are imported here: `glmv --help` must not load MuPDF or OpenCV.)
+    from glmv_cli.inputs.image import prepare_image
+    from glmv_cli.inputs.source import read_source
+
     kind = sniff_file(path)
     if kind == "pdf":
         return _pdf_pages(Path(path), max_image_tokens, pages, password, page_timeout)
     if kind == "video":
+        from glmv_cli.inputs.video_worker import VideoReader
+        from glmv_cli.tasks.video import VideoOptions, read_video
+
         with VideoReader(path) as vf:
             clip, warning = read_video(vf, VideoOptions().plan(vf.info))
         return (clip,), [warning] if warning else []
@@ -84,6 +85,9 @@ def load_media(path: str, max_image_tokens: int, pages: str | None = None,
 
 def _pdf_pages(path: Path, max_image_tokens: int, spec: str | None, password: str | None,
                page_timeout: float | None) -> tuple[tuple[Media, ...], list[str]]:
+    from glmv_cli.inputs.pdf import parse_pages
+    from glmv_cli.inputs.pdf_worker import PdfReader, SkippedPage
+
     kw = {} if page_timeout is None else {"page_timeout": page_timeout}
     pages: list[Media] = []
     warnings = []
