@@ -160,9 +160,10 @@ class RemoteEngine:
                    else _text_tokens(seg.text) for seg in prompt.media_segments(media))
 
     def count_prompt(self, request: Request) -> int:
-        head = sum(_text_tokens(p.text) for p in prompt.head(request.system))
-        tail = sum(_text_tokens(p.text) for p in prompt.question_pieces(request.question))
-        return head + self.count_media(request.media) + tail + 2  # + `<think>` and slack
+        segments = [*prompt.prefix(request.system, request.media, request.history),
+                    *prompt.question_pieces(request.question)]
+        return sum(seg.image.tokens + IMAGE_WRAP if isinstance(seg, ImageSlot)
+                   else _text_tokens(seg.text) for seg in segments) + 2  # `<think>`, slack
 
     # -- the request -------------------------------------------------------------------
 
@@ -355,19 +356,27 @@ class RemoteEngine:
 
 
 def messages(request: Request) -> list[dict[str, Any]]:
-    """The request as chat messages: the media in GLM order, then the question."""
+    """The request as chat messages: earlier turns of a conversation (each answer without
+    its thinking), then the media in GLM order and the question."""
+    out: list[dict[str, Any]] = []
+    if request.system:
+        out.append({"role": "system", "content": request.system})
+    for turn in request.history:
+        out.append({"role": "user", "content": _user_parts(turn.media, turn.question)})
+        out.append({"role": "assistant", "content": turn.answer})
+    out.append({"role": "user", "content": _user_parts(request.media, request.question)})
+    return out
+
+
+def _user_parts(media: tuple[Media, ...], question: str) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
-    for seg in prompt.media_segments(request.media):
+    for seg in prompt.media_segments(media):
         if isinstance(seg, ImageSlot):
             parts.append({"type": "image_url", "image_url": {"url": data_url(seg.image)}})
         else:
             _add_text(parts, seg)
-    _add_text(parts, Piece(request.question))
-    out: list[dict[str, Any]] = []
-    if request.system:
-        out.append({"role": "system", "content": request.system})
-    out.append({"role": "user", "content": parts})
-    return out
+    _add_text(parts, Piece(question))
+    return parts
 
 
 def _add_text(parts: list[dict[str, Any]], piece: Piece) -> None:

@@ -15,7 +15,7 @@ from PIL import Image
 
 from glmv_cli.engine.events import Answer, Done, Thinking
 from glmv_cli.engine.remote import RemoteEngine
-from glmv_cli.engine.request import Request
+from glmv_cli.engine.request import Request, Turn
 from glmv_cli.engine.transcript import Transcript
 from glmv_cli.errors import ExitCode, RemoteError, RemoteUnavailable
 from glmv_cli.inputs.image import prepare_image
@@ -105,6 +105,28 @@ def test_media_go_in_the_local_prompt_order_with_exact_pixels(stub, tmp_path: Pa
     assert sent.size == (image.width, image.height)
     assert sent.convert("RGB").tobytes() == image.rgb  # lossless: the prepared pixels
     assert body["stream"] is True and body["skip_special_tokens"] is False
+
+
+def test_a_conversation_goes_as_turns_with_the_answers_alone(stub, tmp_path: Path) -> None:
+    """`glmv chat` through a remote engine: earlier turns as user and assistant messages
+    (the answer without its thinking), the new question's media with it."""
+    server = serve(stub, lambda n, req: ok())
+    image = prepare_image(Source("a.png", make_image(tmp_path / "a.png").read_bytes()), 64)
+    other = prepare_image(Source("b.png", make_image(tmp_path / "b.png", (56, 56)).read_bytes()),
+                          64)
+    request = Request("And this one?", media=(other,),
+                      history=(Turn("What is it?", "A square.", (image,)),))
+    engine = engine_at(server.url)
+    run(engine, request)
+    roles = [m["role"] for m in server.requests[0]["messages"]]
+    assert roles == ["user", "assistant", "user"]
+    first, answer, second = server.requests[0]["messages"]
+    assert [p["type"] for p in first["content"]] == ["image_url", "text"]
+    assert first["content"][1]["text"] == "What is it?"
+    assert answer["content"] == "A square."
+    assert second["content"][1]["text"] == "And this one?"
+    alone = engine.count_prompt(Request("And this one?", media=(other,)))
+    assert engine.count_prompt(request) > alone + image.tokens
 
 
 def test_settings_map_to_server_options(stub) -> None:
