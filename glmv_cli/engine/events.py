@@ -63,7 +63,7 @@ class Timings:
     prefill_s: float = 0.0
     generate_s: float = 0.0
     per_image_encode_s: list[float] = field(default_factory=list)
-    # From the start of the request (after any model load) to the first generated token.
+    # From the start of the request to the first generated token, model loading not counted.
     first_token_s: float = 0.0
     restore_s: float = 0.0  # reading a cached state from disk
 

@@ -5,6 +5,13 @@ the tool needs what that path hides: raw RGB bitmaps instead of re-encoded PNGs,
 token counts, the meaning-bearing control tokens in the output, a context sized to the
 prompt, per-phase timings, and a clean boundary after the media where the state can be
 saved and restored (the prefix cache).
+
+Memory: a one-shot question encodes its images before the text model's weights load.
+The vision encoder then runs beside the vocabulary alone, its output is copied out and
+the encoder is freed, and only then do the text weights come in. The two never share
+memory, so the peak is the larger of the two, not their sum (llama.cpp's own
+`llama-mtmd-cli` holds both). We feed the copied embeddings to llama_decode ourselves,
+with mtmd's M-RoPE positions, so nothing after the encode needs the vision encoder.
 """
 
 from __future__ import annotations
@@ -46,7 +53,8 @@ from glmv_cli.engine.schema_grammar import schema_grammar
 from glmv_cli.engine.settings import EngineSettings
 from glmv_cli.errors import NATIVE_THREAD, ContextOverflowError, Interrupted, ModelError
 from glmv_cli.inputs.media import Media, Text
-from glmv_cli.models.gguf_check import check_pair
+from glmv_cli.models.gguf_check import ARCH, TEXT_WIDTH, check_pair
+from glmv_cli.models.gguf_header import read_header
 from glmv_cli.models.ref import LocalModel
 
 N_BATCH = 512
@@ -58,7 +66,6 @@ ABORT_WAIT_S = 5.0
 # huge one) cannot be stopped, and Ctrl-C must not wait for it: the load is then left to
 # die with the process.
 LOAD_ABORT_WAIT_S = 0.3
-_NO_CALLBACK = mtmd.mtmd_helper_post_decode_callback()  # a NULL function pointer
 _NO_ABORT = llama_cpp.ggml_abort_callback()  # likewise
 
 # A state is worth saving to disk when its prefix holds an image or this many tokens.
@@ -68,13 +75,38 @@ CACHE_MIN_TOKENS = 1024
 @dataclass
 class _Item:
     """One piece of the prompt, with the chained key of the prompt up to and including it
-    (engine/cache_keys.py). Text is tokenized up front; an image goes through mtmd only
-    when it must be evaluated (`chunks`)."""
+    (engine/cache_keys.py). Keys come first, from the text and pixels alone; text is
+    tokenized once a vocabulary is loaded, an image encoded only when it must be
+    evaluated and no cache holds it."""
 
     key: str
+    piece: Piece | None = None
     text: list[int] | None = None
     image: ImageSlot | None = None
-    chunks: mtmd.mtmd_input_chunks_p | None = None
+    encoded: _Encoded | None = None
+    encode_s: float = 0.0  # what encoding the image cost (part of the state's cost)
+
+
+@dataclass
+class _Encoded:
+    """One image ready for the text model: the vision encoder's output (float32 rows of
+    the model's width, row-major over an `nx` by `ny` grid), copied into our memory so
+    that the encoder can be freed, and the tokens mtmd wraps it in."""
+
+    before: list[int]
+    after: list[int]
+    embd: bytearray
+    nx: int
+    ny: int
+    n_embd: int
+
+    @property
+    def n_tokens(self) -> int:
+        return self.nx * self.ny
+
+    @property
+    def wrap_tokens(self) -> int:
+        return len(self.before) + len(self.after)
 
 
 @dataclass(frozen=True)
@@ -131,9 +163,13 @@ class LlamaEngine:
         self._marks: list[_Mark | None] = []
         self._store = (CacheStore(self.settings.cache_dir, self.settings.cache_bytes)
                        if self.settings.cache_dir is not None else None)
-        self._state_key = ""  # the chain every prompt key starts from (set by load)
+        self._state_key = ""  # the chain every prompt key starts from (set by _setup)
         self._vision_key = ""  # likewise for image encodings
         self._use_gpu = False
+        self._n_gpu_layers = 0
+        self._n_embd = 0  # the text model's input width, from its header
+        self._n_ctx_header = 0  # its trained context, likewise
+        self._vocab_only = False  # _model holds the vocabulary alone (see _load_vocab)
         self.encodes = 0  # image encodes run (the caches' tests count them)
         # Ctrl-C sets this; llama.cpp polls it between the nodes of a decode's graph.
         self._abort = threading.Event()
@@ -148,26 +184,66 @@ class LlamaEngine:
     # -- lifecycle ---------------------------------------------------------------------
 
     def load(self) -> None:
-        """Load the text model and the vision projector (a no-op once loaded)."""
-        self._load_text()
-        self._load_vision()
+        """Check the model files and read the vocabulary, so that a bad file fails here.
+        The weights load when a request needs them: the vision encoder first, for a
+        question whose images must be encoded (see the module's docstring)."""
+        self._load_vocab()
 
-    def _load_text(self) -> None:
-        """Load the text model. The projector waits until an image must be encoded: a
-        request whose state comes from the cache never needs it."""
-        if self._model is not None:
+    def _setup(self) -> None:
+        """What comes before any weights: the files checked (llama.cpp aborts on some
+        bad pairs: refuse them first), llama.cpp's backends, and the cache keys, which
+        say what makes a state or an image encoding (see engine/cache_keys.py)."""
+        if self._state_key:
             return
         s, files = self.settings, self.model
         check_gguf(files.model, "model file")
         check_gguf(files.mmproj, "mmproj file")
-        check_pair(files.model, files.mmproj)  # llama.cpp aborts on some pairs: refuse first
+        check_pair(files.model, files.mmproj)
+        header = read_header(files.model, {TEXT_WIDTH, f"{ARCH}.context_length"})
+        self._n_embd = int(header.get(TEXT_WIDTH, 0))
+        self._n_ctx_header = int(header.get(f"{ARCH}.context_length", 0))
         native_log.install(s.verbose)
         malloc.use_one_arena()  # before the first worker thread allocates
-        t0 = time.perf_counter()
         llama_cpp.llama_backend_init()
         use_gpu = gpu_offload_available()
+        self._n_gpu_layers = s.gpu_layers if s.gpu_layers is not None else (-1 if use_gpu else 0)
+        self._use_gpu = use_gpu and self._n_gpu_layers != 0
+        version = getattr(llama_cpp, "__version__", "?")
+        mmproj_id = file_identity(files.mmproj)
+        self._vision_key = chain("glmv-image-encoding-2", mmproj_id, version, self._use_gpu)
+        self._state_key = chain("glmv-state-1", file_identity(files.model), mmproj_id, version,
+                                s.flash_attn, self._use_gpu, self._n_gpu_layers, N_BATCH)
+
+    def _load_vocab(self) -> None:
+        """A model to tokenize with: the one loaded, or else the vocabulary alone (a
+        fraction of a second, no weights)."""
+        if self._model:
+            return
+        self._setup()
+        t0 = time.perf_counter()
+        params = llama_cpp.llama_model_default_params()
+        params.vocab_only = True
+        native_log.clear()
+        model = llama_cpp.llama_model_load_from_file(str(self.model.model).encode(), params)
+        if not model:
+            raise ModelError(f"cannot load model {self.model.model}: "
+                             + native_log.last_error("llama.cpp rejected the file"))
+        self._adopt(model, vocab_only=True)
+        self.load_s += time.perf_counter() - t0
+
+    def _load_text(self) -> None:
+        """Load the text model's weights (a no-op once loaded)."""
+        if self._model and not self._vocab_only:
+            return
+        self._setup()
+        files = self.model
+        t0 = time.perf_counter()
+        if self._model:  # the vocabulary alone: the whole model takes its place
+            self._free_vision()  # (the encoder holds on to the vocabulary)
+            llama_cpp.llama_model_free(self._model)
+            self._model = self._vocab = None
         mparams = llama_cpp.llama_model_default_params()
-        mparams.n_gpu_layers = s.gpu_layers if s.gpu_layers is not None else (-1 if use_gpu else 0)
+        mparams.n_gpu_layers = self._n_gpu_layers
         mparams.progress_callback = self._load_progress
         native_log.clear()
         # Loading takes seconds to minutes (GPU uploads, a cold disk): in a worker thread,
@@ -180,31 +256,31 @@ class LlamaEngine:
                 f"cannot load model {files.model}: "
                 + native_log.last_error("llama.cpp rejected the file")
             )
-        self._model = model
+        self._adopt(model, vocab_only=False)
+        if llama_cpp.llama_model_n_embd_inp(model) != self._n_embd:
+            self.close()
+            raise ModelError(f"{files.model}: llama.cpp reads a width other than its header's")
+        self.load_s += time.perf_counter() - t0
+
+    def _adopt(self, model: llama_cpp.llama_model_p, vocab_only: bool) -> None:
+        self._model, self._vocab_only = model, vocab_only
         self._vocab = llama_cpp.llama_model_get_vocab(model)
         if self._arch() != "glm4":
             arch = self._arch()
             self.close()
             raise ModelError(
-                f"{files.model} is a '{arch}' model; glmv runs GLM-4.1V / GLM-4.6V (arch 'glm4')"
+                f"{self.model.model} is a '{arch}' model; glmv runs GLM-4.1V / GLM-4.6V "
+                "(arch 'glm4')"
             )
-        self._use_gpu = use_gpu and mparams.n_gpu_layers != 0
         self._tag_ids = frozenset(self._single_token(t) for t in MEANINGFUL_TAGS)
         self._stop_ids = {self._single_token(t) for t in END_OF_TURN}
         self._marker = mtmd.mtmd_default_marker()
-        # What makes a state or an image encoding: the files, llama.cpp, the settings that
-        # change the numbers (see engine/cache_keys.py).
-        version = getattr(llama_cpp, "__version__", "?")
-        mmproj_id = file_identity(files.mmproj)
-        self._vision_key = chain("glmv-image-encoding-1", mmproj_id, version, self._use_gpu)
-        self._state_key = chain("glmv-state-1", file_identity(files.model), mmproj_id, version,
-                                s.flash_attn, self._use_gpu, mparams.n_gpu_layers, N_BATCH)
-        self.load_s = time.perf_counter() - t0
 
     def _load_vision(self) -> None:
+        """Load the vision encoder, beside the text model or the vocabulary alone."""
         if self._mtmd:
             return
-        self._load_text()
+        self._load_vocab()
         s, files = self.settings, self.model
         t0 = time.perf_counter()
         cparams = mtmd.mtmd_context_params_default()
@@ -229,6 +305,11 @@ class LlamaEngine:
             raise ModelError(f"mmproj {files.mmproj} has no vision encoder")
         self.load_s += time.perf_counter() - t0
 
+    def _free_vision(self) -> None:
+        if self._mtmd and not self._abandoned:
+            mtmd.mtmd_free(self._mtmd)
+            self._mtmd = None
+
     def close(self) -> None:
         if self._abandoned:
             return
@@ -239,12 +320,11 @@ class LlamaEngine:
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
         self._marks = []
-        if self._mtmd:
-            mtmd.mtmd_free(self._mtmd)
-            self._mtmd = None
+        self._free_vision()
         if self._model:
             llama_cpp.llama_model_free(self._model)
-            self._model = None
+            self._model = self._vocab = None
+            self._vocab_only = False
 
     def forget(self) -> None:
         """Drop the state kept from earlier requests: the next is evaluated whole."""
@@ -263,8 +343,10 @@ class LlamaEngine:
 
     @property
     def n_ctx_train(self) -> int:
-        self._load_text()
-        return int(llama_cpp.llama_model_n_ctx_train(self._model))
+        if self._model and not self._vocab_only:
+            return int(llama_cpp.llama_model_n_ctx_train(self._model))
+        self._setup()
+        return self._n_ctx_header
 
     @property
     def context_limit(self) -> int:
@@ -276,11 +358,11 @@ class LlamaEngine:
     # -- counting, for callers that plan (documents) -----------------------------------
 
     def count_media(self, media: tuple[Media, ...]) -> int:
-        self._load_text()
+        self._load_vocab()
         return self._count_segments(prompt.media_segments(media))
 
     def count_prompt(self, request: Request) -> int:
-        self._load_text()
+        self._load_vocab()
         segments = [*prompt.prefix(request.system, request.media, request.history),
                     *prompt.question_pieces(request.question)]
         think = request.think and request.think_budget != 0
@@ -303,10 +385,6 @@ class LlamaEngine:
             raise ModelError("the engine was left unusable by an interrupted image encode")
         cache = CacheUse(prefix="off" if self._store is None else "miss")
         try:
-            if self._model is None:
-                yield Progress("load", "Loading model")
-                self._load_text()
-                timings.load_s = self.load_s
             yield from self._answer(request, usage, timings, cache)
         except Interrupted:
             if self._abandoned:
@@ -319,24 +397,19 @@ class LlamaEngine:
         load_before = self.load_s
         think = request.think and request.think_budget != 0
         forced_text = THINK_OPEN if think else NO_THINK
+        self._setup()
         prefix = self._items(prompt.prefix(request.system, request.media, request.history),
                              self._state_key)
         n_prefix = len(prefix)
         items = prefix + self._items(
             [*prompt.question_pieces(request.question), Piece(forced_text, True)],
             prefix[-1].key if prefix else self._state_key)
-        usage.forced_tokens = len(self.tokenize(forced_text, special=True))
 
         try:
-            n_past = yield from self._eval_prompt(items, n_prefix, request, usage, timings,
-                                                  cache)
+            n_past = yield from self._eval_prompt(items, n_prefix, forced_text, request,
+                                                  usage, timings, cache)
         finally:
-            if not self._abandoned:  # an abandoned encode may still be reading them
-                for item in items:
-                    if item.chunks is not None:
-                        mtmd.mtmd_input_chunks_free(item.chunks)
-                        item.chunks = None
-        timings.load_s += self.load_s - load_before  # the projector, if it was needed
+            timings.load_s = self.load_s - load_before
         n_used = usage.prompt_tokens + usage.forced_tokens
 
         parser = StreamParser()
@@ -357,7 +430,7 @@ class LlamaEngine:
             while True:
                 tok = sampler.sample(self._ctx)
                 if not timings.first_token_s:
-                    timings.first_token_s = time.perf_counter() - t_start
+                    timings.first_token_s = time.perf_counter() - t_start - timings.load_s
                 stop = tok in self._stop_ids or llama_cpp.llama_vocab_is_eog(self._vocab, tok)
                 if stop and (grammar is None or constrained):
                     finish = "stop"
@@ -411,27 +484,26 @@ class LlamaEngine:
     # -- prompt evaluation -------------------------------------------------------------
 
     def _items(self, segments: list[Segment], key: str) -> list[_Item]:
-        """The segments as items with keys chained on from `key`; text tokenized, images
-        not yet."""
+        """The segments as items with keys chained on from `key`; nothing tokenized or
+        encoded yet."""
         items: list[_Item] = []
         for seg in segments:
             if isinstance(seg, ImageSlot):
                 img = seg.image
                 key = chain(key, "image", pixels_key(img.rgb, img.width, img.height))
                 items.append(_Item(key, image=seg))
-            else:
-                tokens = self.tokenize(seg.text, special=seg.control)
-                if not tokens:
-                    continue  # (an empty question: nothing to evaluate, nothing to key)
+            elif seg.text:  # (an empty question: nothing to evaluate, nothing to key)
                 key = chain(key, "text", seg.control, seg.text)
-                items.append(_Item(key, text=tokens))
+                items.append(_Item(key, piece=seg))
         return items
 
-    def _eval_prompt(self, items: list[_Item], n_prefix: int, request: Request,
-                     usage: Usage, timings: Timings, cache: CacheUse) -> Iterator[Event]:
-        """Bring the KV cache to the state after `items`, evaluating only what neither
-        memory (the last request's state) nor the disk cache holds. Returns the next
-        position; the logits of the last item's last token are ready."""
+    def _eval_prompt(self, items: list[_Item], n_prefix: int, forced_text: str,
+                     request: Request, usage: Usage, timings: Timings,
+                     cache: CacheUse) -> Iterator[Event]:
+        """Bring the KV cache to the state after `items` (which end with `forced_text`),
+        evaluating only what neither memory (the last request's state) nor the disk
+        cache holds. Returns the next position; the logits of the last item's last
+        token are ready."""
         start = self._reusable(items)
         if start >= n_prefix or any(item.image is not None for item in items[:start]):
             cache.prefix = "memory"  # the images at least, if not the whole prefix
@@ -446,22 +518,21 @@ class LlamaEngine:
             if restore is not None:
                 start, saved = n_prefix, _mark_from(items[n_prefix - 1].key, restore[0])
         todo = range(start, len(items))
-        n_images = sum(items[i].image is not None for i in todo)
-        if n_images and not self._mtmd:
-            yield Progress("load", "Loading the vision encoder")
-            self._load_vision()
-        for i in todo:
-            slot = items[i].image
-            if slot is not None:
-                items[i].chunks = self._tokenize_image(slot)
+        images = [items[i] for i in todo if items[i].image is not None]
+        yield from self._encode_images(images, timings, cache)
+        if not self._model or self._vocab_only:
+            yield Progress("load", "Loading model")
+            self._load_text()
+        for item in items:
+            if item.piece is not None and item.text is None:
+                item.text = self.tokenize(item.piece.text, special=item.piece.control)
+        usage.forced_tokens = len(self.tokenize(forced_text, special=True))
         base = saved or _START
         text = base.text_tokens + sum(len(items[i].text or ()) for i in todo)
         image = base.image_tokens
-        for i in todo:
-            chunks = items[i].chunks
-            if chunks is not None:
-                t, m = _chunk_counts(chunks)
-                text, image = text + t, image + m
+        for item in images:
+            assert item.encoded is not None
+            text, image = text + item.encoded.wrap_tokens, image + item.encoded.n_tokens
         usage.prompt_text_tokens = text - usage.forced_tokens
         usage.image_tokens = image
         self._ensure_context(text + image, request.max_tokens, keep=0 if restore else start)
@@ -487,20 +558,22 @@ class LlamaEngine:
             if i == n_prefix:
                 yield Progress("prefill", "Reading the question")
             t0 = time.perf_counter()
-            if item.chunks is not None:
+            if item.encoded is not None:
+                assert item.image is not None
+                yield Progress("prefill", f"Reading {item.image.what} into the context",
+                               image_i, len(images))
                 image_i += 1
-                n_past = yield from self._eval_image(item.chunks, item.image, image_i,
-                                                     n_images, mark.n_past, timings, cache)
+                n_past = self._decode_image(item.encoded, mark.n_past, item.image.what)
+                t, m = item.encoded.wrap_tokens, item.encoded.n_tokens
             else:
                 tokens = item.text or []
                 if len(tokens) > N_BATCH:  # long text (a system prompt, a page): say so
                     yield Progress("prefill", f"Reading the prompt ({len(tokens)} tokens)")
                 n_past = self._decode_tokens(tokens, mark.n_past, logits_last=i == len(items) - 1)
-                timings.prefill_s += time.perf_counter() - t0
-            t, m = (_chunk_counts(item.chunks) if item.chunks is not None
-                    else (len(item.text or ()), 0))
+                t, m = len(tokens), 0
+            timings.prefill_s += time.perf_counter() - t0
             mark = _Mark(item.key, n_past, mark.text_tokens + t, mark.image_tokens + m,
-                         mark.cost_s + time.perf_counter() - t0)
+                         mark.cost_s + item.encode_s + time.perf_counter() - t0)
             self._marks.append(mark)
             if i == n_prefix - 1 and disk and cache.prefix != "hit":
                 self._save_prefix(mark, items[:n_prefix], request)
@@ -551,6 +624,104 @@ class LlamaEngine:
         self._store.put("prefix", mark.key, _describe(prefix, request, mark), meta,
                         self._get_state())
 
+    # -- images ------------------------------------------------------------------------
+
+    def _encode_images(self, images: list[_Item], timings: Timings,
+                       cache: CacheUse) -> Iterator[Event]:
+        """Give each image item its encoding: from the image cache, or from the vision
+        encoder. When the text weights are not loaded yet, the encoder runs beside the
+        vocabulary alone and is freed before they load (see the module's docstring)."""
+        pending: list[_Item] = []
+        for item in images:
+            assert item.image is not None
+            stored = self._stored_encoding(item.image)
+            if stored is None:
+                pending.append(item)
+            else:
+                item.encoded, item.encode_s = stored
+                cache.images_hit += 1
+                cache.saved_s += stored[1]
+        if not pending:
+            return
+        before_text = not self._model or self._vocab_only
+        if not self._mtmd:
+            yield Progress("load", "Loading the vision encoder")
+            self._load_vision()
+        for n, item in enumerate(pending):
+            assert item.image is not None
+            yield Progress("encode", f"Encoding {item.image.what} ({item.image.image.tokens} "
+                           "tokens)", n, len(pending))
+            item.encoded, item.encode_s = self._encode(item.image)
+            self.encodes += 1
+            cache.images_encoded += self._store is not None
+            timings.encode_s += item.encode_s
+            timings.per_image_encode_s.append(item.encode_s)
+        if before_text:
+            self._free_vision()
+
+    def _image_key(self, slot: ImageSlot) -> str:
+        img = slot.image
+        return chain(self._vision_key, pixels_key(img.rgb, img.width, img.height), img.tokens)
+
+    def _stored_encoding(self, slot: ImageSlot) -> tuple[_Encoded, float] | None:
+        """The image's encoding and what it cost, from the cache; None if it has none
+        (or one that does not add up)."""
+        hit = self._store.get("image", self._image_key(slot)) if self._store else None
+        if hit is None:
+            return None
+        meta, data = hit[0].get("meta", {}), hit[1]
+        try:
+            enc = _Encoded([int(t) for t in meta["before"]], [int(t) for t in meta["after"]],
+                           data, int(meta["nx"]), int(meta["ny"]), int(meta["n_embd"]))
+            cost = float(meta["encode_s"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if enc.n_embd != self._n_embd or len(data) != 4 * enc.n_tokens * enc.n_embd:
+            return None
+        return enc, cost
+
+    def _encode(self, slot: ImageSlot) -> tuple[_Encoded, float]:
+        """Run one image through the vision encoder; its output is copied out of mtmd's
+        buffer (and saved in the cache)."""
+        img = slot.image
+        chunks = self._tokenize_image(slot)
+        try:
+            before: list[int] = []
+            after: list[int] = []
+            image = None
+            for i in range(mtmd.mtmd_input_chunks_size(chunks)):
+                chunk = mtmd.mtmd_input_chunks_get(chunks, i)
+                if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                    (after if image else before).extend(_chunk_tokens(chunk))
+                else:
+                    image = chunk
+            assert image is not None  # one bitmap for one marker: one image chunk
+            grid = mtmd.mtmd_input_chunk_get_tokens_image(image)
+            nx, ny = mtmd.mtmd_image_tokens_get_nx(grid), mtmd.mtmd_image_tokens_get_ny(grid)
+            if mtmd.mtmd_input_chunk_get_n_tokens(image) != nx * ny:
+                raise ModelError(f"mmproj {self.model.mmproj} lays images out in a way "
+                                 "glmv does not know (not one token per grid cell)")
+            t0 = time.perf_counter()
+            # The vision encoder has no abort hook: Ctrl-C here leaves it running.
+            if self._native(mtmd.mtmd_encode_chunk, self._mtmd, image, abortable=False) != 0:
+                raise ModelError(
+                    f"image encoder failed: {native_log.last_error('unknown error')}")
+            encode_s = time.perf_counter() - t0
+            data = bytearray(4 * nx * ny * self._n_embd)
+            ctypes.memmove((ctypes.c_char * len(data)).from_buffer(data),
+                           mtmd.mtmd_get_output_embd(self._mtmd), len(data))
+        finally:
+            if not self._abandoned:  # an abandoned encode may still be reading them
+                mtmd.mtmd_input_chunks_free(chunks)
+        enc = _Encoded(before, after, data, nx, ny, self._n_embd)
+        if self._store is not None:
+            self._store.put("image", self._image_key(slot),
+                            f"{img.source}: {slot.what} ({enc.n_tokens} tokens)",
+                            {"encode_s": encode_s, "n_tokens": enc.n_tokens, "nx": nx,
+                             "ny": ny, "n_embd": enc.n_embd, "before": before,
+                             "after": after}, data)
+        return enc, encode_s
+
     def _tokenize_image(self, slot: ImageSlot) -> mtmd.mtmd_input_chunks_p:
         """One image through mtmd: `<|begin_of_image|>`, the image chunk, `<|end_of_image|>`."""
         img = slot.image
@@ -570,64 +741,46 @@ class LlamaEngine:
             mtmd.mtmd_bitmap_free(bitmap)
         return chunks
 
-    def _eval_image(self, chunks: mtmd.mtmd_input_chunks_p, slot: ImageSlot | None,
-                    image_i: int, n_images: int, n_past: int, timings: Timings,
-                    cache: CacheUse) -> Iterator[Event]:
-        """Evaluate one image's chunks (its wrap tokens and its embeddings)."""
-        assert slot is not None
-        for i in range(mtmd.mtmd_input_chunks_size(chunks)):
-            chunk = mtmd.mtmd_input_chunks_get(chunks, i)
-            if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
-                t0 = time.perf_counter()
-                n_past = self._decode_tokens(_chunk_tokens(chunk), n_past, logits_last=False)
-                timings.prefill_s += time.perf_counter() - t0
-            else:
-                n_past = yield from self._eval_embeddings(chunk, slot, image_i, n_images,
-                                                          n_past, timings, cache)
-        return n_past
+    def _decode_image(self, enc: _Encoded, n_past: int, what: str) -> int:
+        """Decode an image's wrap tokens and embeddings at n_past…; returns the next
+        position.
 
-    def _eval_embeddings(self, chunk: mtmd.mtmd_input_chunk_p, slot: ImageSlot,
-                         image_i: int, n_images: int, n_past: int, timings: Timings,
-                         cache: CacheUse) -> Iterator[Event]:
-        what = slot.what
-        n_tok = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
-        n_floats = n_tok * llama_cpp.llama_model_n_embd_inp(self._model)
-        key = chain(self._vision_key, pixels_key(slot.image.rgb, slot.image.width,
-                                                 slot.image.height), n_tok)
-        hit = self._store.get("image", key) if self._store is not None else None
-        if hit is not None and len(hit[1]) == 4 * n_floats:
-            embd = ctypes.cast((ctypes.c_uint8 * len(hit[1])).from_buffer(hit[1]),
-                               ctypes.POINTER(ctypes.c_float))
-            cache.images_hit += 1
-            cache.saved_s += float(hit[0]["meta"].get("encode_s", 0.0))
-        else:
-            yield Progress("encode", f"Encoding {what} ({n_tok} tokens)", image_i - 1, n_images)
-            t0 = time.perf_counter()
-            # The vision encoder has no abort hook: Ctrl-C here leaves it running.
-            if self._native(mtmd.mtmd_encode_chunk, self._mtmd, chunk, abortable=False) != 0:
-                raise ModelError(
-                    f"image encoder failed: {native_log.last_error('unknown error')}")
-            encode_s = time.perf_counter() - t0
-            self.encodes += 1
-            cache.images_encoded += self._store is not None
-            timings.encode_s += encode_s
-            timings.per_image_encode_s.append(encode_s)
-            embd = mtmd.mtmd_get_output_embd(self._mtmd)
-            if self._store is not None:
-                img = slot.image
-                self._store.put("image", key, f"{img.source}: {what} ({n_tok} tokens)",
-                                {"encode_s": encode_s, "n_tokens": n_tok},
-                                ctypes.string_at(embd, 4 * n_floats))
-        yield Progress("prefill", f"Reading {what} into the context", image_i - 1, n_images)
-        t0 = time.perf_counter()
-        new_n_past = llama_cpp.llama_pos(0)
-        rc = self._native(
-            mtmd.mtmd_helper_decode_image_chunk, self._mtmd, self._ctx, chunk, embd, n_past,
-            0, N_BATCH, ctypes.byref(new_n_past), _NO_CALLBACK, None, abortable=True,
-        )
-        self._check_decode(rc, f"the embeddings of {what}")
-        timings.prefill_s += time.perf_counter() - t0
-        return new_n_past.value
+        The embeddings carry M-RoPE positions as mtmd gives them (mtmd.cpp,
+        mtmd_image_tokens_get_decoder_pos): every cell of the grid shares the temporal
+        position n_past, its row and column add to it in the second and third sections,
+        and the image then advances the position by its longer side, not its token
+        count. (GLM-4.1V decodes images causally, unlike Gemma 3: no attention switch.)
+        """
+        n_past = self._decode_tokens(enc.before, n_past, logits_last=False)
+        if enc.n_embd != llama_cpp.llama_model_n_embd_inp(self._model):
+            raise ModelError(f"the encoding of {what} does not fit this model's width")
+        mrope = llama_cpp.llama_model_rope_type(self._model) in (
+            llama_cpp.LLAMA_ROPE_TYPE_MROPE, llama_cpp.LLAMA_ROPE_TYPE_IMROPE)
+        sections = 4 if mrope else 1
+        n = enc.n_tokens
+        row_bytes = 4 * enc.n_embd
+        for start in range(0, n, N_BATCH):
+            m = min(N_BATCH, n - start)
+            pos = (llama_cpp.llama_pos * (m * sections))()
+            for j in range(m):
+                i = start + j
+                if mrope:
+                    pos[j] = n_past
+                    pos[m + j] = n_past + i // enc.nx
+                    pos[2 * m + j] = n_past + i % enc.nx
+                else:
+                    pos[j] = n_past + i
+            n_seq = (ctypes.c_int32 * m)(*([1] * m))
+            seq0 = (llama_cpp.llama_seq_id * 1)(0)
+            seq = (ctypes.POINTER(llama_cpp.llama_seq_id) * (m + 1))(*([seq0] * m))
+            logits = (ctypes.c_int8 * m)()
+            rows = (ctypes.c_float * (m * enc.n_embd)).from_buffer(enc.embd, start * row_bytes)
+            batch = llama_cpp.llama_batch(n_tokens=m, embd=rows, pos=pos, n_seq_id=n_seq,
+                                          seq_id=seq, logits=logits)
+            rc = self._native(llama_cpp.llama_decode, self._ctx, batch, abortable=True)
+            self._check_decode(rc, f"the embeddings of {what}")
+        n_past += max(enc.nx, enc.ny) if mrope else n
+        return self._decode_tokens(enc.after, n_past, logits_last=False)
 
     def _native(self, fn: Callable[..., Any], *args: object, abortable: bool,
                 wait_s: float = ABORT_WAIT_S) -> Any:
@@ -865,19 +1018,6 @@ def _chunk_tokens(chunk: mtmd.mtmd_input_chunk_p) -> list[int]:
     n = ctypes.c_size_t()
     ptr = mtmd.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
     return [ptr[i] for i in range(n.value)]
-
-
-def _chunk_counts(chunks: mtmd.mtmd_input_chunks_p) -> tuple[int, int]:
-    """(text tokens, image tokens) in one image's chunks, as mtmd tokenized it."""
-    text = image = 0
-    for i in range(mtmd.mtmd_input_chunks_size(chunks)):
-        chunk = mtmd.mtmd_input_chunks_get(chunks, i)
-        n = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
-        if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
-            text += n
-        else:
-            image += n
-    return text, image
 
 
 def _worth_saving(prefix: list[_Item]) -> bool:

@@ -55,6 +55,7 @@ def test_token_counts_equal_what_mtmd_reports(engine, tmp_path):
             load(make_image(tmp_path / "b.png", (640, 480))))
     t, _ = ask(engine, Request("Compare.", media=imgs, max_tokens=1))
     # Tokenize the same prompt with mtmd's helper and compare the totals.
+    engine._load_vision()  # (freed after the first encode, when it came before the text)
     prompt = "[gMASK]<sop><|user|>\n<__media__><__media__>Compare.<|assistant|>\n"
     chunks = _mtmd_tokenize(engine, prompt, imgs)
     try:
@@ -62,6 +63,86 @@ def test_token_counts_equal_what_mtmd_reports(engine, tmp_path):
     finally:
         mtmd.mtmd_input_chunks_free(chunks)
     assert t.done.usage.image_tokens == sum(i.tokens for i in imgs)
+
+
+@pytest.mark.parametrize("size", [(308, 196), (196, 308)])
+def test_image_embeddings_go_in_as_mtmds_helper_puts_them(engine, tmp_path, size):
+    """Our decode of an encoded image (its M-RoPE positions above all) leaves the model in
+    the state mtmd's own helper does: the same next position and the same logits for a
+    token after it, for an image wider than tall and one taller than wide."""
+    from glmv_cli.engine.prompt import ImageSlot
+
+    engine._load_text()
+    engine._load_vision()
+    slot = ImageSlot(load(make_image(tmp_path / "i.png", size)), "image")
+    enc, _ = engine._encode(slot)
+    assert (enc.nx, enc.ny) == (size[0] // 28, size[1] // 28)
+    probe = engine.tokenize("Hello", special=False)[:1]
+
+    engine._ensure_context(200, 8, keep=0)
+    engine._rewind(0)
+    ours_pos = engine._decode_tokens(probe, engine._decode_image(enc, 3, "image"), True)
+    ours = _last_logits(engine._ctx)
+
+    params = llama_cpp.llama_context_default_params()
+    params.n_ctx, params.n_batch, params.n_ubatch = 512, 512, 512
+    params.flash_attn_type = engine._flash_attn_type()
+    lctx = llama_cpp.llama_init_from_model(engine._model, params)
+    chunks = engine._tokenize_image(slot)
+    try:
+        new_pos = llama_cpp.llama_pos(0)
+        assert mtmd.mtmd_helper_eval_chunks(engine._mtmd, lctx, chunks, 3, 0, 512, False,
+                                            ctypes.byref(new_pos)) == 0
+        batch = llama_cpp.llama_batch_init(1, 0, 1)
+        batch.n_tokens, batch.token[0], batch.pos[0] = 1, probe[0], new_pos.value
+        batch.n_seq_id[0], batch.seq_id[0][0], batch.logits[0] = 1, 0, True
+        assert llama_cpp.llama_decode(lctx, batch) == 0
+        llama_cpp.llama_batch_free(batch)
+        theirs = _last_logits(lctx)
+    finally:
+        mtmd.mtmd_input_chunks_free(chunks)
+        llama_cpp.llama_free(lctx)
+    assert ours_pos == new_pos.value + 1 == 3 + 1 + max(enc.nx, enc.ny) + 1 + 1
+    assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) < 1e-4
+
+
+def _last_logits(ctx) -> list[float]:
+    n_vocab = llama_cpp.llama_vocab_n_tokens(
+        llama_cpp.llama_model_get_vocab(llama_cpp.llama_get_model(ctx)))
+    row = llama_cpp.llama_get_logits_ith(ctx, -1)
+    return [row[i] for i in range(n_vocab)]
+
+
+def test_a_first_question_encodes_its_image_before_the_text_weights_load(tmp_path):
+    """The vision encoder runs beside the vocabulary alone and is freed before the text
+    weights load, so the two never share memory; once the text model is in, a later
+    image is encoded beside it and the encoder stays. Both ways give the same answer."""
+    eng = LlamaEngine(TINY, EngineSettings(threads=2))
+    seen = []
+    for name in ("_load_vision", "_free_vision", "_load_text"):
+        def spy(orig=getattr(eng, name), name=name):  # what the engine holds after each
+            orig()
+            seen.append((name, "vocabulary" if eng._vocab_only else "weights", bool(eng._mtmd)))
+        setattr(eng, name, spy)
+    request = Request("What is this?", media=(load(make_image(tmp_path / "a.png")),),
+                      sampling=_greedy_no_penalty(), max_tokens=8)
+    try:
+        first, _ = ask(eng, request)
+        assert seen[:2] == [("_load_vision", "vocabulary", True),
+                            ("_free_vision", "vocabulary", False)]
+        assert seen[-1] == ("_load_text", "weights", False)
+        assert eng._mtmd is None and not eng._vocab_only and eng.encodes == 1
+        assert first.done.timings.load_s > 0
+
+        seen.clear()
+        eng.forget()  # the same image again, encoded again: now beside the text model
+        second, _ = ask(eng, request)
+        assert seen == [("_load_vision", "weights", True)] and eng._mtmd
+        assert eng.encodes == 2
+        assert second.answer == first.answer and second.thinking == first.thinking
+        assert second.done.usage == first.done.usage
+    finally:
+        eng.close()
 
 
 def test_prompt_tokens_match_the_reference_chat_template(engine, tmp_path, monkeypatch):
@@ -312,21 +393,27 @@ def _mtmd_tokenize(engine, prompt, imgs):
 
 def _capture_decoded_tokens(engine, request, monkeypatch):
     """Every token the prompt put into the context, in order: text token ids, and None
-    for each image token (mtmd decodes image embeddings, not ids)."""
+    for each image token (an image goes in as embeddings, not ids)."""
     seen: list[int | None] = []
+    inside_image = []
     orig_decode = engine._decode_tokens
-    orig_image = mtmd.mtmd_helper_decode_image_chunk
+    orig_image = engine._decode_image
 
     def decode(tokens, n_past, logits_last):
-        seen.extend(tokens)
+        if not inside_image:
+            seen.extend(tokens)
         return orig_decode(tokens, n_past, logits_last)
 
-    def decode_image(mctx, lctx, chunk, *rest):
-        seen.extend([None] * mtmd.mtmd_input_chunk_get_n_tokens(chunk))
-        return orig_image(mctx, lctx, chunk, *rest)
+    def decode_image(enc, n_past, what):
+        seen.extend([*enc.before, *[None] * enc.n_tokens, *enc.after])
+        inside_image.append(True)
+        try:
+            return orig_image(enc, n_past, what)
+        finally:
+            inside_image.pop()
 
     monkeypatch.setattr(engine, "_decode_tokens", decode)
-    monkeypatch.setattr(mtmd, "mtmd_helper_decode_image_chunk", decode_image)
+    monkeypatch.setattr(engine, "_decode_image", decode_image)
     t, _ = ask(engine, request)
     monkeypatch.undo()
     return seen[: t.done.usage.prompt_tokens]
