@@ -16,7 +16,6 @@ import typer.core
 import typer.main
 
 from glmv_cli import VERSION_LINE, signals
-from glmv_cli.config import load_config
 from glmv_cli.errors import (
     EXIT_CODE_HELP,
     ExitCode,
@@ -146,6 +145,9 @@ def root(
     # environment variables still win. doctor reports a broken config instead of failing.
     if ctx.invoked_subcommand == "doctor":
         return
+    # Imported here: `glmv --help` never gets this far and need not pay for tomllib.
+    from glmv_cli.config import load_config
+
     settings = load_config()
     if settings:
         commands = getattr(ctx.command, "commands", {})

@@ -21,8 +21,7 @@ HEAVY = {"llama_cpp", "numpy", "PIL", "fitz", "pymupdf", "cv2", "bm25s", "Stemme
 
 
 # What glmv's own code may import to answer `glmv --help`: the app and what main() needs.
-HELP_MODULES = {"glmv_cli", "glmv_cli.app", "glmv_cli.errors", "glmv_cli.signals",
-                "glmv_cli.config", "glmv_cli.paths"}
+HELP_MODULES = {"glmv_cli", "glmv_cli.app", "glmv_cli.errors", "glmv_cli.signals"}
 
 ROOT_HELP = ("from glmv_cli.app import app\n"
              "try:\n    app(['--help'], prog_name='glmv')\nexcept SystemExit:\n    pass")
