@@ -4,39 +4,18 @@ exit code (see errors.py)."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 import traceback
+from dataclasses import dataclass
+from typing import Any
 
 import typer
+import typer.core
+import typer.main
 
 from glmv_cli import VERSION_LINE, signals
-from glmv_cli.commands.act import HELP as ACT_HELP
-from glmv_cli.commands.act import act
-from glmv_cli.commands.ask import HELP as ASK_HELP
-from glmv_cli.commands.ask import ask
-from glmv_cli.commands.batch import HELP as BATCH_HELP
-from glmv_cli.commands.batch import batch
-from glmv_cli.commands.cache import cache_app
-from glmv_cli.commands.chat import HELP as CHAT_HELP
-from glmv_cli.commands.chat import chat
-from glmv_cli.commands.code import HELP as CODE_HELP
-from glmv_cli.commands.code import code
-from glmv_cli.commands.doctor import HELP as DOCTOR_HELP
-from glmv_cli.commands.doctor import doctor
-from glmv_cli.commands.ground import HELP as GROUND_HELP
-from glmv_cli.commands.ground import ground
-from glmv_cli.commands.models import HELP as MODELS_HELP
-from glmv_cli.commands.models import models
-from glmv_cli.commands.pdf import HELP as PDF_HELP
-from glmv_cli.commands.pdf import pdf
-from glmv_cli.commands.pull import HELP as PULL_HELP
-from glmv_cli.commands.pull import pull
-from glmv_cli.commands.rm import HELP as RM_HELP
-from glmv_cli.commands.rm import rm
-from glmv_cli.commands.video import HELP as VIDEO_HELP
-from glmv_cli.commands.video import video
-from glmv_cli.config import load_config
 from glmv_cli.errors import (
     EXIT_CODE_HELP,
     ExitCode,
@@ -45,8 +24,101 @@ from glmv_cli.errors import (
     OutputClosed,
 )
 
+
+@dataclass(frozen=True)
+class CommandEntry:
+    """A command as the root app knows it before its module is imported."""
+
+    name: str
+    # The first paragraph of the command's help: what `glmv --help` lists. It must equal
+    # the command's own (tests/commands/test_startup.py checks each one).
+    summary: str
+    # "module:attribute": a command function (its help is the module's HELP) or a Typer
+    # app of subcommands.
+    target: str
+    panel: str | None = None
+    no_args_is_help: bool = False
+
+
+COMMANDS = (
+    CommandEntry("ask", "Ask a question about one or more images.",
+                 "glmv_cli.commands.ask:ask", no_args_is_help=True),
+    CommandEntry("chat", "Talk about images: ask a question, then follow-ups, with the model "
+                 "loaded once.", "glmv_cli.commands.chat:chat"),
+    CommandEntry("batch", "Ask one question about many inputs: one JSON line per input.",
+                 "glmv_cli.commands.batch:batch", no_args_is_help=True),
+    CommandEntry("ground", "Find things in an image and get their bounding boxes, in pixels.",
+                 "glmv_cli.commands.ground:ground", no_args_is_help=True),
+    CommandEntry("act", "Decide the next GUI action for a task, from a screenshot.",
+                 "glmv_cli.commands.act:act", no_args_is_help=True),
+    CommandEntry("code", "Turn a UI screenshot or mock-up into code.",
+                 "glmv_cli.commands.code:code", no_args_is_help=True),
+    CommandEntry("video", "Ask a question about a video.",
+                 "glmv_cli.commands.video:video", no_args_is_help=True),
+    CommandEntry("pdf", "Summarise a PDF, answer a question about it, or transcribe it to "
+                 "Markdown.", "glmv_cli.commands.pdf:pdf", no_args_is_help=True),
+    CommandEntry("pull", "Download a model (text GGUF + vision projector).",
+                 "glmv_cli.commands.pull:pull", panel="Models"),
+    CommandEntry("models", "List known models: name, quant, size, installed, path, default.",
+                 "glmv_cli.commands.models:models", panel="Models"),
+    CommandEntry("rm", "Delete a downloaded model's files from the Hugging Face cache.",
+                 "glmv_cli.commands.rm:rm", panel="Models", no_args_is_help=True),
+    CommandEntry("doctor", "Check this install and run a self-test.",
+                 "glmv_cli.commands.doctor:doctor", panel="Models"),
+    CommandEntry("cache", "The prefix cache: model states saved after reading images, so that "
+                 "another\nquestion about them starts in seconds instead of minutes.",
+                 "glmv_cli.commands.cache:cache_app", panel="Models"),
+)
+
+
+class LazyCommand(typer.core.TyperCommand):
+    """What the root help lists for a command: its name, summary and panel. Running the
+    command, or asking for its own help, loads the real one (see LazyGroup)."""
+
+    def __init__(self, entry: CommandEntry) -> None:
+        super().__init__(name=entry.name, help=entry.summary, rich_help_panel=entry.panel)
+        self.entry = entry
+
+    def load(self) -> typer.core.TyperCommand | typer.core.TyperGroup:
+        """Import the command's module and build the command as Typer would have had it
+        been registered on the root app."""
+        module_name, _, attribute = self.entry.target.partition(":")
+        module = importlib.import_module(module_name)
+        target = getattr(module, attribute)
+        # A throwaway app with the root's settings: Typer builds the command from it.
+        holder = typer.Typer(rich_markup_mode=app.rich_markup_mode,
+                             pretty_exceptions_short=app.pretty_exceptions_short)
+        if isinstance(target, typer.Typer):
+            holder.add_typer(target, name=self.entry.name, rich_help_panel=self.entry.panel)
+        else:
+            holder.command(self.entry.name, help=module.HELP, rich_help_panel=self.entry.panel,
+                           no_args_is_help=self.entry.no_args_is_help)(target)
+        return typer.main.get_group(holder).commands[self.entry.name]
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """The root group: every command in COMMANDS, its module imported only when that
+    command is resolved to run (or to show its own help). Importing them all costs
+    several tenths of a second that `glmv --help` should not pay."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for entry in COMMANDS:
+            self.commands[entry.name] = LazyCommand(entry)
+
+    def resolve_command(
+        self, ctx: typer.Context, args: list[str],
+    ) -> tuple[str | None, typer.core.TyperCommand | None, list[str]]:
+        # Unknown names fail here as Click reports them (with Typer's suggestions).
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, LazyCommand):
+            command = command.load()
+        return name, command, rest
+
+
 app = typer.Typer(
     name="glmv",
+    cls=LazyGroup,
     help="Local visual reasoning with GLM-4.1V-Thinking, through llama.cpp.\n\n"
     + EXIT_CODE_HELP,
     no_args_is_help=True,
@@ -54,19 +126,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("ask", help=ASK_HELP, no_args_is_help=True)(ask)
-app.command("chat", help=CHAT_HELP)(chat)
-app.command("batch", help=BATCH_HELP, no_args_is_help=True)(batch)
-app.command("ground", help=GROUND_HELP, no_args_is_help=True)(ground)
-app.command("act", help=ACT_HELP, no_args_is_help=True)(act)
-app.command("code", help=CODE_HELP, no_args_is_help=True)(code)
-app.command("video", help=VIDEO_HELP, no_args_is_help=True)(video)
-app.command("pdf", help=PDF_HELP, no_args_is_help=True)(pdf)
-app.command("pull", help=PULL_HELP, rich_help_panel="Models")(pull)
-app.command("models", help=MODELS_HELP, rich_help_panel="Models")(models)
-app.command("rm", help=RM_HELP, no_args_is_help=True, rich_help_panel="Models")(rm)
-app.command("doctor", help=DOCTOR_HELP, rich_help_panel="Models")(doctor)
-app.add_typer(cache_app, name="cache", rich_help_panel="Models")
 
 
 def _version(value: bool) -> None:
@@ -86,6 +145,9 @@ def root(
     # environment variables still win. doctor reports a broken config instead of failing.
     if ctx.invoked_subcommand == "doctor":
         return
+    # Imported here: `glmv --help` never gets this far and need not pay for tomllib.
+    from glmv_cli.config import load_config
+
     settings = load_config()
     if settings:
         commands = getattr(ctx.command, "commands", {})

@@ -1,6 +1,7 @@
-"""The `glmv` command's first code. Importing the app (Typer, Rich, every command) takes a
-few tenths of a second; Ctrl-C or SIGTERM in that time must stop glmv the usual way, with
-its message and exit code, not kill the interpreter with a traceback."""
+"""The `glmv` command's first code. Importing the app (Typer, Rich), then the command's own
+module, takes a few tenths of a second; Ctrl-C or SIGTERM in that time must stop glmv the
+usual way, with its message and exit code, not kill the interpreter with a traceback. (The
+command's module is imported inside app.main(), which handles them the same way.)"""
 
 from __future__ import annotations
 
