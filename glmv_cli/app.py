@@ -66,7 +66,7 @@ COMMANDS = (
     CommandEntry("doctor", "Check this install and run a self-test.",
                  "glmv_cli.commands.doctor:doctor", panel="Models"),
     CommandEntry("cache", "The prefix cache: model states saved after reading images, so that "
-                 "another\nquestion about them starts in seconds instead of minutes.",
+                 "another question about them starts in seconds instead of minutes.",
                  "glmv_cli.commands.cache:cache_app", panel="Models"),
 )
 

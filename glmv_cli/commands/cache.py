@@ -16,7 +16,7 @@ from glmv_cli.errors import UsageError
 from glmv_cli.models.sizes import human_size
 from glmv_cli.streams import Streams
 
-HELP = f"""The prefix cache: model states saved after reading images, so that another
+HELP = f"""The prefix cache: model states saved after reading images, so that another \
 question about them starts in seconds instead of minutes.
 
 \b
