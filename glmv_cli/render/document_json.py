@@ -68,7 +68,8 @@ def document_object(result: DocumentTranscript, model: str, info: DocumentInfo,
     usage["n_ctx"] = max((s["usage"].get("n_ctx", 0) for s in steps), default=0)
     timings: dict[str, Any] = {
         "prepare_s": round(info.prepare_s, 4),
-        "load_s": round(info.load_s, 4),
+        # The engine loads its weights when a step first needs them (engine/llama.py).
+        "load_s": round(info.load_s + sum(s["timings"].get("load_s", 0.0) for s in steps), 4),
         **{k: round(sum(s["timings"].get(k, 0.0) for s in steps), 4) for k in _TIMED},
         "total_s": round(total_s, 4),
     }

@@ -79,6 +79,9 @@ def test_scanned_pdf_goes_in_as_images(glmv, tmp_path):
     assert obj["usage"]["image_tokens"] == sum(tokens_of(p) for p in obj["pages"])
     assert all(tokens_of(p) <= 256 for p in obj["pages"])
     assert len(obj["steps"][0]["timings"]["per_image_encode_s"]) == 2
+    # The weights load within the first step that needs them; the total counts that too.
+    step_loads = sum(step["timings"]["load_s"] for step in obj["steps"])
+    assert step_loads > 0 and obj["timings"]["load_s"] >= round(step_loads, 4)
 
 
 def test_mixed_pdf_and_vision_modes(glmv, tmp_path):
