@@ -52,6 +52,7 @@ from glmv_cli.engine.sampler import TokenSampler
 from glmv_cli.engine.schema_grammar import schema_grammar
 from glmv_cli.engine.settings import EngineSettings
 from glmv_cli.errors import NATIVE_THREAD, ContextOverflowError, Interrupted, ModelError
+from glmv_cli.inputs.image import PATCH
 from glmv_cli.inputs.media import Media, Text
 from glmv_cli.models.gguf_check import ARCH, TEXT_WIDTH, check_pair
 from glmv_cli.models.gguf_header import read_header
@@ -696,8 +697,10 @@ class LlamaEngine:
                 else:
                     image = chunk
             assert image is not None  # one bitmap for one marker: one image chunk
-            grid = mtmd.mtmd_input_chunk_get_tokens_image(image)
-            nx, ny = mtmd.mtmd_image_tokens_get_nx(grid), mtmd.mtmd_image_tokens_get_ny(grid)
+            # The grid from the image's size, which is a multiple of the token side (our
+            # images arrive pre-sized): mtmd reports its grid as 1 row when its context
+            # was made beside the vocabulary alone, which tells it nothing of M-RoPE.
+            nx, ny = img.width // PATCH, img.height // PATCH
             if mtmd.mtmd_input_chunk_get_n_tokens(image) != nx * ny:
                 raise ModelError(f"mmproj {self.model.mmproj} lays images out in a way "
                                  "glmv does not know (not one token per grid cell)")

@@ -119,13 +119,23 @@ def test_a_first_question_encodes_its_image_before_the_text_weights_load(tmp_pat
     image is encoded beside it and the encoder stays. Both ways give the same answer."""
     eng = LlamaEngine(TINY, EngineSettings(threads=2))
     seen = []
-    for name in ("_load_vision", "_free_vision", "_load_text"):
-        def spy(orig=getattr(eng, name), name=name):  # what the engine holds after each
+
+    def spy_on(name):
+        orig = getattr(eng, name)
+
+        def spy():  # what the engine holds after each call
             orig()
             seen.append((name, "vocabulary" if eng._vocab_only else "weights", bool(eng._mtmd)))
         setattr(eng, name, spy)
-    request = Request("What is this?", media=(load(make_image(tmp_path / "a.png")),),
-                      sampling=_greedy_no_penalty(), max_tokens=8)
+
+    for name in ("_load_vision", "_free_vision", "_load_text"):
+        spy_on(name)
+    decoded = []  # what each request fed the text model for the image
+    orig_decode = eng._decode_image
+    eng._decode_image = lambda enc, *rest: decoded.append(enc) or orig_decode(enc, *rest)
+    img = load(make_image(tmp_path / "a.png", (308, 196)))
+    request = Request("What is this?", media=(img,), sampling=_greedy_no_penalty(),
+                      max_tokens=8)
     try:
         first, _ = ask(eng, request)
         assert seen[:2] == [("_load_vision", "vocabulary", True),
@@ -141,6 +151,9 @@ def test_a_first_question_encodes_its_image_before_the_text_weights_load(tmp_pat
         assert eng.encodes == 2
         assert second.answer == first.answer and second.thinking == first.thinking
         assert second.done.usage == first.done.usage
+        # The same embeddings on the same grid (the grid sets the M-RoPE positions).
+        assert [(e.nx, e.ny) for e in decoded] == [(11, 7), (11, 7)]
+        assert decoded[0].embd == decoded[1].embd and decoded[0].before == decoded[1].before
     finally:
         eng.close()
 
