@@ -225,7 +225,10 @@ class LlamaEngine:
         params = llama_cpp.llama_model_default_params()
         params.vocab_only = True
         native_log.clear()
-        model = llama_cpp.llama_model_load_from_file(str(self.model.model).encode(), params)
+        # Reading a vocabulary has no hook to stop it, and a huge one takes seconds: in a
+        # worker thread, left to die with the process on Ctrl-C (see _native).
+        model = self._native(llama_cpp.llama_model_load_from_file,
+                             str(self.model.model).encode(), params, abortable=False)
         if not model:
             raise ModelError(f"cannot load model {self.model.model}: "
                              + native_log.last_error("llama.cpp rejected the file"))
@@ -239,10 +242,7 @@ class LlamaEngine:
         self._setup()
         files = self.model
         t0 = time.perf_counter()
-        if self._model:  # the vocabulary alone: the whole model takes its place
-            self._free_vision()  # (the encoder holds on to the vocabulary)
-            llama_cpp.llama_model_free(self._model)
-            self._model = self._vocab = None
+        self._free_vision()  # (it holds on to the vocabulary it was made beside)
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = self._n_gpu_layers
         mparams.progress_callback = self._load_progress
@@ -257,7 +257,12 @@ class LlamaEngine:
                 f"cannot load model {files.model}: "
                 + native_log.last_error("llama.cpp rejected the file")
             )
+        # The vocabulary alone, if loaded, goes once the whole model has taken its place
+        # (freeing a vocabulary takes a while too, and Ctrl-C could not stop that).
+        vocab_only = self._model if self._vocab_only else None
         self._adopt(model, vocab_only=False)
+        if vocab_only:
+            llama_cpp.llama_model_free(vocab_only)
         if llama_cpp.llama_model_n_embd_inp(model) != self._n_embd:
             self.close()
             raise ModelError(f"{files.model}: llama.cpp reads a width other than its header's")
@@ -306,26 +311,32 @@ class LlamaEngine:
             raise ModelError(f"mmproj {files.mmproj} has no vision encoder")
         self.load_s += time.perf_counter() - t0
 
+    # Each handle is cleared before it is freed: a Ctrl-C handled right after a free
+    # returns (Python runs signal handlers between bytecodes) must not leave a freed
+    # pointer behind for close() to free again.
+
     def _free_vision(self) -> None:
         if self._mtmd and not self._abandoned:
-            mtmd.mtmd_free(self._mtmd)
-            self._mtmd = None
+            ctx, self._mtmd = self._mtmd, None
+            mtmd.mtmd_free(ctx)
+
+    def _free_model(self) -> None:
+        model, self._model, self._vocab, self._vocab_only = self._model, None, None, False
+        if model:
+            llama_cpp.llama_model_free(model)
 
     def close(self) -> None:
         if self._abandoned:
             return
         if self._batch is not None:
-            llama_cpp.llama_batch_free(self._batch)
-            self._batch = None
+            batch, self._batch = self._batch, None
+            llama_cpp.llama_batch_free(batch)
         if self._ctx:
-            llama_cpp.llama_free(self._ctx)
-            self._ctx = None
+            ctx, self._ctx = self._ctx, None
+            llama_cpp.llama_free(ctx)
         self._marks = []
         self._free_vision()
-        if self._model:
-            llama_cpp.llama_model_free(self._model)
-            self._model = self._vocab = None
-            self._vocab_only = False
+        self._free_model()
 
     def forget(self) -> None:
         """Drop the state kept from earlier requests: the next is evaluated whole."""

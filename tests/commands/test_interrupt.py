@@ -275,9 +275,11 @@ def test_ctrl_c_while_decoding_an_image(tmp_path):
     stopped_at_once(rc, took, err, "decoding an image")
 
 
-def test_ctrl_c_while_loading_the_model(tmp_path):
+@pytest.mark.parametrize("marker", ["Loading the vision encoder", "Loading model"])
+def test_ctrl_c_while_loading_the_model(tmp_path, marker):
     """The tiny model with three million extra BPE merges: llama.cpp takes seconds to read
-    its vocabulary, a step that has no hook to stop it."""
+    its vocabulary, a step that has no hook to stop it. It is read twice for a first
+    question about an image: alone, beside the vision encoder, then with the weights."""
     from gguf import GGUFReader
 
     from tests.conftest import TINY_MMPROJ, TINY_MODEL
@@ -290,7 +292,7 @@ def test_ctrl_c_while_loading_the_model(tmp_path):
     image = make_image(tmp_path / "small.png")
     rc, took, err = interrupt_at(
         ["ask", str(image), "q", "--model-file", str(slow), "--mmproj", str(TINY_MMPROJ)],
-        "Loading model", delay=0.5, cwd=tmp_path)
+        marker, delay=0.5, cwd=tmp_path)
     stopped_at_once(rc, took, err, "loading the model")
 
 
