@@ -757,7 +757,13 @@ class LlamaEngine:
 
     def _decode_image(self, enc: _Encoded, n_past: int, what: str) -> int:
         """Decode an image's wrap tokens and embeddings at n_past…; returns the next
-        position.
+        position."""
+        n_past = self._decode_tokens(enc.before, n_past, logits_last=False)
+        n_past = self._decode_embeddings(enc, n_past, what)
+        return self._decode_tokens(enc.after, n_past, logits_last=False)
+
+    def _decode_embeddings(self, enc: _Encoded, n_past: int, what: str) -> int:
+        """Decode an image's embeddings at n_past…; returns the next position.
 
         The embeddings carry M-RoPE positions as mtmd gives them (mtmd.cpp,
         mtmd_image_tokens_get_decoder_pos): every cell of the grid shares the temporal
@@ -765,7 +771,6 @@ class LlamaEngine:
         and the image then advances the position by its longer side, not its token
         count. (GLM-4.1V decodes images causally, unlike Gemma 3: no attention switch.)
         """
-        n_past = self._decode_tokens(enc.before, n_past, logits_last=False)
         if enc.n_embd != llama_cpp.llama_model_n_embd_inp(self._model):
             raise ModelError(f"the encoding of {what} does not fit this model's width")
         mrope = llama_cpp.llama_model_rope_type(self._model) in (
@@ -793,8 +798,7 @@ class LlamaEngine:
                                           seq_id=seq, logits=logits)
             rc = self._native(llama_cpp.llama_decode, self._ctx, batch, abortable=True)
             self._check_decode(rc, f"the embeddings of {what}")
-        n_past += max(enc.nx, enc.ny) if mrope else n
-        return self._decode_tokens(enc.after, n_past, logits_last=False)
+        return n_past + (max(enc.nx, enc.ny) if mrope else n)
 
     def _native(self, fn: Callable[..., Any], *args: object, abortable: bool,
                 wait_s: float = ABORT_WAIT_S) -> Any:

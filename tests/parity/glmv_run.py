@@ -9,12 +9,10 @@ the tokens sampled, and each image's embeddings as the vision encoder made them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import llama_cpp
-import llama_cpp.mtmd_cpp as mtmd
 import numpy as np
 
 from glmv_cli.engine.events import Done
@@ -63,8 +61,8 @@ def run(engine: LlamaEngine, media: tuple[Media, ...], question: str,
     engine.forget()  # the whole prompt evaluated: nothing kept from an earlier case
     fed = Fed()
     n_vocab = llama_cpp.llama_vocab_n_tokens(engine._vocab)
-    decode_tokens, eval_embeddings, make_sampler = (
-        engine._decode_tokens, engine._eval_embeddings, engine._make_sampler)
+    decode_tokens, decode_embeddings, make_sampler = (
+        engine._decode_tokens, engine._decode_embeddings, engine._make_sampler)
 
     def probe_decode(tokens: list[int], n_past: int, logits_last: bool) -> int:
         if fed.first_logits is None:  # the prompt, not generated tokens fed back
@@ -73,32 +71,25 @@ def run(engine: LlamaEngine, media: tuple[Media, ...], question: str,
                 fed.tokens.append(tok)
         return decode_tokens(tokens, n_past, logits_last)
 
-    def probe_image(chunk: Any, slot: Any, image_i: int, n_images: int, n_past: int,
-                    timings: Any, cache: Any) -> Iterator[Any]:
-        image = mtmd.mtmd_input_chunk_get_tokens_image(chunk)
-        nx, ny = mtmd.mtmd_image_tokens_get_nx(image), mtmd.mtmd_image_tokens_get_ny(image)
-        n_tok = mtmd.mtmd_input_chunk_get_n_tokens(chunk)
-        new_n_past = yield from eval_embeddings(chunk, slot, image_i, n_images, n_past,
-                                                timings, cache)
-        # The encoder's output (vision tower and projector) stays until the next encode.
-        n_embd = llama_cpp.llama_model_n_embd(engine._model)
-        embd = np.ctypeslib.as_array(mtmd.mtmd_get_output_embd(engine._mtmd),
-                                     shape=(n_tok * n_embd,))
-        fed.embeddings.append(embd.reshape(n_tok, n_embd).copy())
-        fed.images.append((len(fed.tokens), n_past, new_n_past, nx, ny))
-        fed.tokens += [None] * n_tok
+    def probe_image(enc: Any, n_past: int, what: str) -> int:
+        new_n_past = decode_embeddings(enc, n_past, what)
+        # The encoder's output (vision tower and projector), as the text model got it.
+        embd = np.frombuffer(bytes(enc.embd), dtype=np.float32)
+        fed.embeddings.append(embd.reshape(enc.n_tokens, enc.n_embd).copy())
+        fed.images.append((len(fed.tokens), n_past, new_n_past, enc.nx, enc.ny))
+        fed.tokens += [None] * enc.n_tokens
         return new_n_past
 
     def probe_sampler(*args: Any, **kwargs: Any) -> _Recorder:
         return _Recorder(make_sampler(*args, **kwargs), fed, n_vocab)
 
     engine._decode_tokens = probe_decode  # type: ignore[method-assign]
-    engine._eval_embeddings = probe_image  # type: ignore[method-assign]
+    engine._decode_embeddings = probe_image  # type: ignore[method-assign]
     engine._make_sampler = probe_sampler  # type: ignore[method-assign]
     try:
         events = list(engine.generate(Request(question, media=media, sampling=GREEDY,
                                               max_tokens=max_tokens)))
     finally:
-        del engine._decode_tokens, engine._eval_embeddings, engine._make_sampler
+        del engine._decode_tokens, engine._decode_embeddings, engine._make_sampler
     assert isinstance(events[-1], Done), events[-1]
     return fed
