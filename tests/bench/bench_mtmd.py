@@ -38,6 +38,7 @@ import importlib.metadata
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,18 @@ def mtmd_cli(work: Path, src: Path) -> Path:
     subprocess.run(["cmake", "--build", str(build), "--target", "llama-mtmd-cli",
                     "-j", str(os.cpu_count() or 1)], check=True, stdout=subprocess.DEVNULL)
     return binary
+
+
+def model_pair(out: Path, layers: int, src: Path) -> tuple[Path, Path]:
+    """The shape-true (text, mmproj) pair, built by tests/bench/shapetrue.py in a child
+    process when missing. Not in this one: a run's peak RSS comes from wait4, and Linux
+    hands a child this process's high-water mark across fork and exec, so after torch
+    and the quantizer (about 5 GB) every run would report at least that."""
+    model, mmproj = (out / name for name in shapetrue.gguf_names(layers))
+    if not (model.exists() and mmproj.exists()):
+        subprocess.run([sys.executable, shapetrue.__file__, "--llama-cpp-src", str(src),
+                        "--out", str(out), "--layers", str(layers)], check=True)
+    return model, mmproj
 
 
 def test_image(work: Path, w: int, h: int) -> Path:
@@ -414,7 +427,11 @@ def main() -> None:
 
     src = llama_cpp_source(args.work)
     cli = mtmd_cli(args.work, src)
-    model, mmproj = shapetrue.build(args.work / "shapetrue", args.layers, src)
+    model, mmproj = model_pair(args.work / "shapetrue", args.layers, src)
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if own_peak > 500:
+        print(f"warning: this process peaked at {own_peak:.0f} MB, and every run's peak RSS "
+              "reads as at least that (see model_pair)", flush=True)
     s = Setup([sys.executable, "-m", "glmv_cli"], cli, model, mmproj)
     print(f"glmv: {sys.executable} -m glmv_cli; llama-mtmd-cli: {cli}\nmodel: {model.name} "
           f"({args.layers} text layers), {mmproj.name}", flush=True)
