@@ -169,7 +169,7 @@ class LlamaEngine:
         self._use_gpu = False
         self._n_gpu_layers = 0
         self._n_embd = 0  # the text model's input width, from its header
-        self._n_ctx_header = 0  # its trained context, likewise
+        self._n_ctx_train = 0  # its trained context, likewise
         self._vocab_only = False  # _model holds the vocabulary alone (see _load_vocab)
         self.encodes = 0  # image encodes run (the caches' tests count them)
         # Ctrl-C sets this; llama.cpp polls it between the nodes of a decode's graph.
@@ -202,7 +202,7 @@ class LlamaEngine:
         check_pair(files.model, files.mmproj)
         header = read_header(files.model, {TEXT_WIDTH, f"{ARCH}.context_length"})
         self._n_embd = int(header.get(TEXT_WIDTH, 0))
-        self._n_ctx_header = int(header.get(f"{ARCH}.context_length", 0))
+        self._n_ctx_train = int(header.get(f"{ARCH}.context_length", 0))
         native_log.install(s.verbose)
         malloc.use_one_arena()  # before the first worker thread allocates
         llama_cpp.llama_backend_init()
@@ -355,10 +355,9 @@ class LlamaEngine:
 
     @property
     def n_ctx_train(self) -> int:
-        if self._model and not self._vocab_only:
-            return int(llama_cpp.llama_model_n_ctx_train(self._model))
+        # The header's key is the one llama.cpp itself reads (and requires) at load.
         self._setup()
-        return self._n_ctx_header
+        return self._n_ctx_train
 
     @property
     def context_limit(self) -> int:
@@ -771,8 +770,6 @@ class LlamaEngine:
         and the image then advances the position by its longer side, not its token
         count. (GLM-4.1V decodes images causally, unlike Gemma 3: no attention switch.)
         """
-        if enc.n_embd != llama_cpp.llama_model_n_embd_inp(self._model):
-            raise ModelError(f"the encoding of {what} does not fit this model's width")
         mrope = llama_cpp.llama_model_rope_type(self._model) in (
             llama_cpp.LLAMA_ROPE_TYPE_MROPE, llama_cpp.LLAMA_ROPE_TYPE_IMROPE)
         sections = 4 if mrope else 1
